@@ -1,0 +1,70 @@
+# make demo  - set everything up and run the main job
+# make test  - set everything up and pass the tests
+# The virtualenv is reused while pyproject.toml / setup.py are unchanged (stamp
+# files); the compiled core is rebuilt whenever csrc/ or build.py change.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+VPY    := $(VENV)/bin/python
+CSRC   := $(wildcard csrc/*.c csrc/*.h csrc/cdef/*.h) build.py
+PYTEST_ARGS ?=
+# The compiled-core tests: run again under the sanitizer build and from the sdist.
+CORE_TESTS := tests/test_core.py tests/test_prg.py tests/test_masking.py \
+              tests/test_packing.py tests/test_shamir.py
+
+.PHONY: all venv build test demo walkthrough sanitize test-c sdist-test bench bench-core lint clean
+
+all: test
+
+$(VENV)/.stamp-deps: pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -e '.[test,demo]'
+	touch $@
+
+$(VENV)/.stamp-build: $(VENV)/.stamp-deps $(CSRC)
+	$(VPY) setup.py --quiet build_ext --inplace
+	touch $@
+
+venv: $(VENV)/.stamp-deps
+build: $(VENV)/.stamp-build
+
+# A fresh hypothesis seed per run, printed so a failure can be replayed with
+# make test HYPOTHESIS_SEED=<seed>.
+HYPOTHESIS_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+test: build
+	@echo "hypothesis seed: $(HYPOTHESIS_SEED)"
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(VPY) -m pytest --hypothesis-seed=$(HYPOTHESIS_SEED) $(PYTEST_ARGS)
+
+demo: build
+	$(VPY) -m fl
+
+walkthrough: build
+	$(VPY) -m secagg shamir --secret "attack at dawn" -t 3 -n 5
+
+# AddressSanitizer + UndefinedBehaviorSanitizer: its own copy of the tree and
+# its own virtualenv, so it never replaces the normal module.
+sanitize:
+	bash .ci/sanitize.sh
+
+# Standalone C harness under the sanitizers.
+test-c:
+	$(MAKE) -C tests/c
+
+# Build the sdist, install it into a clean virtualenv (pycryptodome 3.x, the
+# range Flower 1.42 pins) and run the core tests from outside the repository.
+sdist-test:
+	bash .ci/sdist.sh
+
+bench: build
+	$(VPY) -m pytest bench --benchmark-enable --benchmark-only -p no:cacheprovider
+
+bench-core: build
+	$(VPY) -m bench.core
+
+lint: venv
+	$(VPY) -m ruff check secagg fl bench tests
+	$(VPY) -m mypy secagg
+
+clean:
+	rm -rf build dist *.egg-info secagg/_ffi*.so secagg/_ffi.c .stamp-* $(VENV)/.stamp-build

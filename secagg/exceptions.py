@@ -1,0 +1,58 @@
+"""The package's exception hierarchy: one root, a few specific kinds.
+
+Every message is a sentence naming the broken rule and the values involved.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SecAggError",
+    "InvalidInputError",
+    "MalformedMessageError",
+    "ProtocolViolationError",
+    "AbortedError",
+    "NotEnoughSharesError",
+    "DecodingError",
+    "CoreError",
+    "StaleBuildError",
+]
+
+
+class SecAggError(Exception):
+    """Root of every exception this package raises on purpose."""
+
+
+class InvalidInputError(SecAggError, ValueError):
+    """An argument is invalid (wrong dtype, shape, length, range or parameter)."""
+
+
+class MalformedMessageError(SecAggError, ValueError):
+    """A wire message failed to decode or violates a length, range or limit."""
+
+
+class ProtocolViolationError(SecAggError):
+    """A peer broke a protocol rule (wrong session, round, list or signature)."""
+
+
+class AbortedError(SecAggError):
+    """The session was aborted; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotEnoughSharesError(SecAggError):
+    """Fewer shares than the threshold are available to reconstruct a secret."""
+
+
+class DecodingError(SecAggError):
+    """Reconstruction or Reed-Solomon decoding failed (too many wrong shares)."""
+
+
+class CoreError(SecAggError):
+    """The compiled core reported an unexpected status (a bug, not bad input)."""
+
+
+class StaleBuildError(SecAggError, ImportError):
+    """The compiled module does not match the C sources next to it (rebuild needed)."""

@@ -1,0 +1,652 @@
+"""Real-valued model updates to and from the ring Z_{2^b}.
+
+Secure aggregation sums words modulo 2^b. A federated-learning update is a list
+of float arrays (a model's parameters). This module turns one into the other
+and back:
+
+1. **Flatten** the arrays into one float64 vector (:class:`Layout` remembers the
+   shapes and dtypes).
+2. **Clip** every coordinate to ``[-clip, clip]`` (or, for differential
+   privacy, the whole vector to an L2 norm). Clipping is never silent: the
+   fraction of clipped coordinates is reported in the result.
+3. **Scale** by ``scale`` integer steps per real unit and **round
+   stochastically**: ``v`` becomes ``floor(v)`` or ``floor(v) + 1`` with the
+   probability that makes the expectation exactly ``v`` (unbiased).
+4. **Embed** the signed integers into Z_{2^b} (two's complement).
+
+After aggregation the sum is read back *centred*: a word ``w >= 2^(b-1)``
+stands for ``w - 2^b``. :func:`choose_bits` picks ``b`` so the sum of ``n``
+clipped, scaled, rounded values (plus any DP-noise headroom) always lies in
+``[-2^(b-1), 2^(b-1) - 1]``: the sum can never wrap, so decoding is exact.
+
+Weighted means (FedAvg): :class:`UpdateCodec` encodes ``w * x`` *and* ``w`` into
+one vector, so a single aggregation session yields both ``sum w_k x_k`` and
+``sum w_k`` over the same survivors; :meth:`UpdateCodec.decode_mean` divides.
+
+One update, one session: :class:`EncodedUpdate` hands out its words once
+(:meth:`EncodedUpdate.take`). Feeding the same encoded update to two sessions
+with different survivor sets would let the server difference the two sums and
+isolate it, so a retried round must re-encode (fresh rounding randomness and,
+with DP, fresh noise). The object refuses a second use.
+
+Randomness: stochastic rounding uses a numpy ``Generator`` seeded from 32 bytes
+of ``os.urandom`` per call unless the caller injects one (tests only).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .exceptions import InvalidInputError
+
+__all__ = [
+    "Layout",
+    "Quantized",
+    "EncodedUpdate",
+    "UpdateCodec",
+    "UpdateReusedError",
+    "MAX_EXACT_FLOAT",
+    "choose_bits",
+    "bits_for_bound",
+    "clip_l2",
+    "clip_coordinates",
+    "stochastic_round",
+    "to_ring",
+    "from_ring_centred",
+    "csprng_generator",
+]
+
+#: Largest scaled magnitude accepted: float64 represents every integer up to
+#: 2^53 exactly, so stochastic rounding is exact below this bound.
+MAX_EXACT_FLOAT = float(2**52)
+
+
+class UpdateReusedError(InvalidInputError):
+    """An encoded update was submitted to a second aggregation session."""
+
+
+def csprng_generator() -> np.random.Generator:
+    """A numpy Generator seeded from 32 fresh bytes of the OS CSPRNG.
+
+    Returns:
+        A new ``np.random.Generator`` (PCG64) seeded from ``os.urandom(32)``.
+    """
+    return np.random.default_rng(int.from_bytes(os.urandom(32), "little"))
+
+
+def _ring_dtype(bits: int) -> np.dtype:
+    return np.dtype(np.uint32) if bits <= 32 else np.dtype(np.uint64)
+
+
+def _check_bits(bits: int) -> None:
+    if not isinstance(bits, (int, np.integer)) or isinstance(bits, bool) or not 1 <= bits <= 64:
+        raise InvalidInputError(f"bit width b must be an integer in 1..64, got {bits!r}")
+
+
+def _check_positive(name: str, value: float) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}") from exc
+    if not math.isfinite(v) or v <= 0:
+        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}")
+    return v
+
+
+def bits_for_bound(max_abs_sum: int) -> int:
+    """Least ring width b whose centred range holds every integer in ±max_abs_sum.
+
+    The centred range of Z_{2^b} is ``[-2^(b-1), 2^(b-1) - 1]``, so b is the
+    least integer with ``max_abs_sum <= 2^(b-1) - 1``.
+
+    Args:
+        max_abs_sum: Largest absolute value the (integer) sum can take.
+
+    Returns:
+        The bit width b (at least 2: one sign bit and one magnitude bit).
+
+    Raises:
+        InvalidInputError: If the bound is negative or needs more than 64 bits.
+    """
+    bound = int(max_abs_sum)
+    if bound < 0:
+        raise InvalidInputError(f"the sum bound must be non-negative, got {max_abs_sum!r}")
+    bits = max(2, (bound).bit_length() + 1)
+    if bits > 64:
+        raise InvalidInputError(
+            f"a sum bounded by {bound} in absolute value needs {bits} bits, more than the "
+            "64 the ring supports; lower the scale, the clip bound or the number of clients"
+        )
+    return bits
+
+
+def choose_bits(
+    clip: float,
+    scale: float,
+    n: int,
+    *,
+    max_weight: float = 1.0,
+    headroom: int = 0,
+) -> int:
+    """Ring width b so that a sum of n encoded values cannot wrap around.
+
+    Each summand is ``w * v * scale`` with ``|v| <= clip`` and ``0 <= w <=
+    max_weight``, stochastically rounded, so its magnitude is at most
+    ``M = ceil(max_weight * clip * scale)``. The sum of n of them, plus an
+    additive ``headroom`` (e.g. a tail bound on DP noise), is at most
+    ``n * M + headroom`` in absolute value; b is the least width whose centred
+    range holds that.
+
+    Args:
+        clip: Per-coordinate bound in real units (> 0).
+        scale: Integer steps per real unit (> 0).
+        n: Largest number of summands (clients), >= 1.
+        max_weight: Largest client weight (> 0).
+        headroom: Extra absolute bound added to the sum (>= 0).
+
+    Returns:
+        The bit width b, 2 <= b <= 64.
+
+    Raises:
+        InvalidInputError: On a non-positive parameter, a per-client bound
+            beyond 2^52 (float64 rounding would no longer be exact), or when
+            more than 64 bits are needed.
+    """
+    clip = _check_positive("clip", clip)
+    scale = _check_positive("scale", scale)
+    max_weight = _check_positive("max_weight", max_weight)
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise InvalidInputError(f"the number of summands n must be an integer >= 1, got {n!r}")
+    if int(headroom) < 0:
+        raise InvalidInputError(f"headroom must be non-negative, got {headroom!r}")
+    per_client = max_weight * clip * scale
+    if per_client > MAX_EXACT_FLOAT:
+        raise InvalidInputError(
+            f"max_weight * clip * scale = {per_client:.4g} exceeds 2^52: float64 cannot "
+            "round such values exactly; lower the scale"
+        )
+    return bits_for_bound(int(n) * math.ceil(per_client) + int(headroom))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Shapes and dtypes of a list of arrays, to flatten them and restore them.
+
+    Attributes:
+        shapes: Shape of each array, in order.
+        dtypes: Floating dtype of each array, in order.
+    """
+
+    shapes: tuple[tuple[int, ...], ...]
+    dtypes: tuple[np.dtype, ...]
+
+    @classmethod
+    def of(cls, arrays: Sequence[np.ndarray]) -> Layout:
+        """Record the layout of ``arrays`` (floating dtypes only).
+
+        Raises:
+            InvalidInputError: If the list is empty or an array is not floating point.
+        """
+        if len(arrays) == 0:
+            raise InvalidInputError("an update must contain at least one array, got none")
+        shapes, dtypes = [], []
+        for i, a in enumerate(arrays):
+            a = np.asarray(a)
+            if not np.issubdtype(a.dtype, np.floating):
+                raise InvalidInputError(
+                    f"array {i} has dtype {a.dtype}; only floating-point arrays can be encoded"
+                )
+            shapes.append(tuple(int(s) for s in a.shape))
+            dtypes.append(a.dtype)
+        return cls(tuple(shapes), tuple(dtypes))
+
+    @property
+    def size(self) -> int:
+        """Total number of scalars over all arrays."""
+        return sum(math.prod(s) for s in self.shapes)
+
+    def flatten(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        """Concatenate ``arrays`` (which must match this layout) into one float64 vector.
+
+        Raises:
+            InvalidInputError: On a count, shape or dtype mismatch, or a NaN/infinite value.
+        """
+        if len(arrays) != len(self.shapes):
+            raise InvalidInputError(
+                f"expected {len(self.shapes)} arrays for this layout, got {len(arrays)}"
+            )
+        parts = []
+        for i, (a, shape, dtype) in enumerate(zip(arrays, self.shapes, self.dtypes, strict=True)):
+            a = np.asarray(a)
+            if tuple(a.shape) != shape or a.dtype != dtype:
+                raise InvalidInputError(
+                    f"array {i} has shape {a.shape} and dtype {a.dtype}; "
+                    f"the layout expects {shape} and {dtype}"
+                )
+            parts.append(a.astype(np.float64, copy=False).ravel())
+        vec = np.concatenate(parts) if parts else np.zeros(0)
+        if not np.all(np.isfinite(vec)):
+            bad = int(np.count_nonzero(~np.isfinite(vec)))
+            raise InvalidInputError(f"the update holds {bad} NaN or infinite values")
+        return vec
+
+    def unflatten(self, vec: np.ndarray) -> list[np.ndarray]:
+        """Split a flat vector back into arrays of this layout's shapes and dtypes.
+
+        Raises:
+            InvalidInputError: If the vector length differs from :attr:`size`.
+        """
+        vec = np.asarray(vec)
+        if vec.ndim != 1 or vec.size != self.size:
+            raise InvalidInputError(
+                f"a flat vector of length {self.size} is needed, got shape {vec.shape}"
+            )
+        out, pos = [], 0
+        for shape, dtype in zip(self.shapes, self.dtypes, strict=True):
+            size = math.prod(shape)
+            out.append(vec[pos : pos + size].reshape(shape).astype(dtype))
+            pos += size
+        return out
+
+
+def clip_coordinates(x: np.ndarray, clip: float) -> tuple[np.ndarray, float]:
+    """Clip each coordinate of ``x`` to ``[-clip, clip]``.
+
+    Returns:
+        ``(clipped vector, fraction of coordinates that were clipped)``.
+    """
+    clip = _check_positive("clip", clip)
+    x = np.asarray(x, dtype=np.float64)
+    over = np.abs(x) > clip
+    frac = float(np.count_nonzero(over)) / x.size if x.size else 0.0
+    return np.clip(x, -clip, clip), frac
+
+
+def clip_l2(x: np.ndarray, norm: float) -> tuple[np.ndarray, bool]:
+    """Scale ``x`` down to L2 norm ``norm`` if it is longer.
+
+    Returns:
+        ``(clipped vector, whether it was clipped)``.
+    """
+    norm = _check_positive("L2 clip norm", norm)
+    x = np.asarray(x, dtype=np.float64)
+    length = float(np.linalg.norm(x))
+    if length > norm:
+        return x * (norm / length), True
+    return x.copy(), False
+
+
+def stochastic_round(
+    v: np.ndarray,
+    rng: np.random.Generator | None = None,
+    *,
+    l2_bound: float | None = None,
+    max_tries: int = 1000,
+) -> np.ndarray:
+    """Unbiased randomised rounding of a float vector to int64.
+
+    ``v_i`` becomes ``floor(v_i) + 1`` with probability ``v_i - floor(v_i)`` and
+    ``floor(v_i)`` otherwise, so ``E[result] = v`` exactly.
+
+    With ``l2_bound`` this is the *conditional* randomised rounding of the
+    distributed-DP papers: rounding is redrawn until the rounded vector's L2
+    norm is at most ``l2_bound``, which then bounds the DP sensitivity.
+
+    Args:
+        v: Float vector, every entry finite with magnitude at most 2^52.
+        rng: Randomness (tests only); default a CSPRNG-seeded Generator.
+        l2_bound: Optional L2 norm the rounded vector must respect.
+        max_tries: Redraws allowed before giving up under ``l2_bound``.
+
+    Returns:
+        The rounded int64 vector.
+
+    Raises:
+        InvalidInputError: On a non-finite or too-large entry, or when no draw
+            within ``max_tries`` meets ``l2_bound`` (the bound is too tight).
+    """
+    v = np.asarray(v, dtype=np.float64)
+    if not np.all(np.isfinite(v)):
+        raise InvalidInputError("stochastic rounding needs finite values; got NaN or infinity")
+    if v.size and float(np.max(np.abs(v))) > MAX_EXACT_FLOAT:
+        raise InvalidInputError(
+            f"a scaled value of magnitude {float(np.max(np.abs(v))):.4g} exceeds 2^52 and "
+            "cannot be rounded exactly in float64; lower the scale"
+        )
+    gen = rng if rng is not None else csprng_generator()
+    lo = np.floor(v)
+    frac = v - lo
+    base = lo.astype(np.int64)
+    for _ in range(max_tries):
+        out = base + (gen.random(v.shape) < frac).astype(np.int64)
+        if l2_bound is None:
+            return out
+        if float(np.sqrt(np.sum(out.astype(np.float64) ** 2))) <= l2_bound:
+            return out
+    raise InvalidInputError(
+        f"conditional rounding found no draw with L2 norm <= {l2_bound} in {max_tries} tries; "
+        "the bound is too tight for this vector"
+    )
+
+
+def to_ring(values: np.ndarray, bits: int) -> np.ndarray:
+    """Embed signed integers into Z_{2^b} (two's complement), in the ring's dtype.
+
+    Raises:
+        InvalidInputError: If a value lies outside the centred range of b bits
+            (it would alias another value after wrapping).
+    """
+    _check_bits(bits)
+    vals = np.asarray(values, dtype=np.int64)
+    if bits < 64 and vals.size:
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        vmin, vmax = int(vals.min()), int(vals.max())
+        if vmin < lo or vmax > hi:
+            raise InvalidInputError(
+                f"encoded values span [{vmin}, {vmax}], outside the {bits}-bit centred range "
+                f"[{lo}, {hi}]"
+            )
+    words = np.ascontiguousarray(vals).view(np.uint64)
+    if bits < 64:
+        words = words & np.uint64((1 << bits) - 1)
+    return words.astype(_ring_dtype(bits))
+
+
+def from_ring_centred(words: np.ndarray, bits: int) -> np.ndarray:
+    """Read words of Z_{2^b} as signed integers in ``[-2^(b-1), 2^(b-1) - 1]``.
+
+    Raises:
+        InvalidInputError: If the array is not an unsigned integer array or holds
+            a word >= 2^b.
+    """
+    _check_bits(bits)
+    w = np.asarray(words)
+    if w.dtype.kind != "u":
+        raise InvalidInputError(f"ring words must be unsigned integers, got dtype {w.dtype}")
+    w = w.astype(np.uint64)
+    if bits < 64 and w.size and int(w.max()) >= (1 << bits):
+        raise InvalidInputError(f"a word {int(w.max())} is not in Z_2^{bits}")
+    # Sign extension: move bit b-1 to bit 63, reinterpret, shift back arithmetically.
+    shift = np.uint64(64 - bits)
+    return np.ascontiguousarray(w << shift).view(np.int64) >> np.int64(64 - bits)
+
+
+@dataclass(frozen=True)
+class Quantized:
+    """A clipped, scaled, stochastically rounded vector (before ring embedding).
+
+    Attributes:
+        values: int64 vector.
+        clipped_fraction: Fraction of coordinates changed by clipping.
+        norm_clipped: Whether L2 clipping shortened the vector.
+    """
+
+    values: np.ndarray
+    clipped_fraction: float
+    norm_clipped: bool = False
+
+
+class EncodedUpdate:
+    """One client's update in Z_{2^b}, usable in exactly one aggregation session.
+
+    Attributes:
+        bits: Ring width b.
+        weight: The client weight encoded in the last slot.
+        clipped_fraction: Fraction of update coordinates that clipping changed.
+        norm_clipped: Whether L2 clipping (DP) shortened the update.
+    """
+
+    def __init__(
+        self,
+        words: np.ndarray,
+        bits: int,
+        weight: float,
+        clipped_fraction: float,
+        norm_clipped: bool = False,
+    ) -> None:
+        self._words: np.ndarray | None = words
+        self.bits = bits
+        self.weight = weight
+        self.clipped_fraction = clipped_fraction
+        self.norm_clipped = norm_clipped
+        self.length = int(words.size)
+
+    @property
+    def used(self) -> bool:
+        """Whether :meth:`take` has already handed the words out."""
+        return self._words is None
+
+    def take(self) -> np.ndarray:
+        """Hand out the ring words for one aggregation session, then forget them.
+
+        Returns:
+            The words (dtype uint32 for b <= 32, else uint64).
+
+        Raises:
+            UpdateReusedError: On a second call. Two sums over different
+                survivor sets could isolate this update; a retried round must
+                encode a fresh update (new rounding randomness and DP noise).
+        """
+        if self._words is None:
+            raise UpdateReusedError(
+                "this encoded update was already submitted to an aggregation session; an "
+                "update goes into at most one session, so a retried round must re-encode it"
+            )
+        words, self._words = self._words, None
+        return words
+
+    def __repr__(self) -> str:  # never show the words themselves
+        state = "used" if self.used else "unused"
+        return f"EncodedUpdate(length={self.length}, bits={self.bits}, {state})"
+
+
+NoiseFn = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+@dataclass(frozen=True)
+class UpdateCodec:
+    """Encoder for weighted-mean aggregation of model updates in one session.
+
+    The encoded vector is ``[round(w * clip(x) * scale), round(w * weight_scale)]``:
+    ``layout.size`` data slots followed by one weight slot. Summing the
+    vectors of the survivors gives ``sum w_k x_k`` and ``sum w_k`` over the
+    same set; :meth:`decode_mean` returns their ratio.
+
+    With ``l2_clip`` set (differential privacy), the update is clipped to that
+    L2 norm instead of per coordinate, rounding is conditional on the rounded
+    norm staying below :attr:`rounded_l2_bound`, weights must be 1 and an
+    optional ``noise`` function adds integer noise to the data slots before
+    the ring embedding.
+
+    Attributes:
+        layout: Shapes and dtypes of the update arrays.
+        clip: Per-coordinate bound in real units (also bounds coordinates
+            after L2 clipping, since a coordinate never exceeds the norm).
+        scale: Integer steps per real unit.
+        n_max: Largest number of summands (the session's n).
+        max_weight: Largest accepted weight.
+        weight_scale: Integer steps per unit of weight.
+        noise_bound: Largest absolute noise one client may add to one data slot
+            (DP); ``n_max * noise_bound`` is reserved in every sum slot.
+        l2_clip: Optional L2 clipping norm (DP path).
+        beta: Probability bound used to derive :attr:`rounded_l2_bound`.
+        bits: Ring width b, derived (:func:`choose_bits`).
+    """
+
+    layout: Layout
+    clip: float
+    scale: float
+    n_max: int
+    max_weight: float = 1.0
+    weight_scale: float = 1.0
+    noise_bound: int = 0
+    l2_clip: float | None = None
+    beta: float = math.exp(-0.5)
+    bits: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        _check_positive("weight_scale", self.weight_scale)
+        clip = self.clip if self.l2_clip is None else min(self.clip, self.l2_clip)
+        if self.l2_clip is not None:
+            _check_positive("l2_clip", self.l2_clip)
+            if self.max_weight != 1.0:
+                raise InvalidInputError(
+                    "the L2-clipped (DP) path needs unit weights (max_weight = 1), "
+                    f"got max_weight = {self.max_weight}"
+                )
+        if not 0 < self.beta < 1:
+            raise InvalidInputError(f"beta must lie in (0, 1), got {self.beta}")
+        if not isinstance(self.noise_bound, (int, np.integer)) or self.noise_bound < 0:
+            raise InvalidInputError(
+                f"noise_bound must be a non-negative integer, got {self.noise_bound!r}"
+            )
+        data_bits = choose_bits(
+            clip,
+            self.scale,
+            self.n_max,
+            max_weight=self.max_weight,
+            headroom=int(self.n_max) * int(self.noise_bound),
+        )
+        weight_bits = choose_bits(self.max_weight, self.weight_scale, self.n_max)
+        bits = max(data_bits, weight_bits)
+        object.__setattr__(self, "bits", bits)
+
+    @property
+    def length(self) -> int:
+        """Number of ring words: the update's scalars plus the weight slot."""
+        return self.layout.size + 1
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Storage dtype of the words (uint32 for b <= 32, else uint64)."""
+        return _ring_dtype(self.bits)
+
+    def rounded_l2_bound_for(self, l2_clip: float) -> float:
+        """L2 bound enforced on the rounded (integer) update, in integer units.
+
+        With ``c = l2_clip * scale`` and ``d`` coordinates, Kairouz, Liu and
+        Steinke (2021), Lemma on conditional randomised rounding, show that
+        unconditioned rounding exceeds
+        ``sqrt(c^2 + d/4 + sqrt(2 ln(1/beta)) * (c + sqrt(d)/2))`` with
+        probability at most ``beta``; the deterministic bound ``c + sqrt(d)``
+        always holds. The smaller of the two is enforced by redrawing.
+        """
+        c = l2_clip * self.scale
+        d = self.layout.size
+        prob = math.sqrt(c * c + d / 4 + math.sqrt(2 * math.log(1 / self.beta)) * (c + math.sqrt(d) / 2))
+        return min(prob, c + math.sqrt(d))
+
+    @property
+    def rounded_l2_bound(self) -> float | None:
+        """The enforced L2 bound on the rounded update (DP path), else None."""
+        return None if self.l2_clip is None else self.rounded_l2_bound_for(self.l2_clip)
+
+    def quantize(
+        self,
+        update: Sequence[np.ndarray],
+        weight: float = 1.0,
+        rng: np.random.Generator | None = None,
+    ) -> Quantized:
+        """Clip, weight, scale and stochastically round an update (no weight slot).
+
+        Raises:
+            InvalidInputError: On a layout mismatch, a non-finite value or a bad weight.
+        """
+        w = float(weight)
+        if not math.isfinite(w) or w < 0 or w > self.max_weight:
+            raise InvalidInputError(
+                f"a client weight must lie in [0, {self.max_weight}], got {weight!r}"
+            )
+        x = self.layout.flatten(update)
+        gen = rng if rng is not None else csprng_generator()
+        if self.l2_clip is not None:
+            x, norm_clipped = clip_l2(x, self.l2_clip)
+            x, frac = clip_coordinates(x, self.clip)
+            ints = stochastic_round(x * self.scale, gen, l2_bound=self.rounded_l2_bound)
+            return Quantized(ints, frac, norm_clipped)
+        x, frac = clip_coordinates(x, self.clip)
+        return Quantized(stochastic_round(w * x * self.scale, gen), frac)
+
+    def encode(
+        self,
+        update: Sequence[np.ndarray],
+        weight: float = 1.0,
+        rng: np.random.Generator | None = None,
+        noise: NoiseFn | None = None,
+    ) -> EncodedUpdate:
+        """Encode one client's update and weight into one ring vector.
+
+        Args:
+            update: Arrays matching :attr:`layout`.
+            weight: Client weight in ``[0, max_weight]`` (1 on the DP path).
+            rng: Randomness for rounding and noise (tests only); default CSPRNG-seeded.
+            noise: Optional ``f(int64 data slots, rng) -> int64 noise`` added to
+                the data slots (DP); each entry must satisfy ``|e| <= noise_bound``.
+
+        Returns:
+            An :class:`EncodedUpdate` of length :attr:`length`.
+
+        Raises:
+            InvalidInputError: On bad input, or noise beyond :attr:`noise_bound`.
+        """
+        gen = rng if rng is not None else csprng_generator()
+        q = self.quantize(update, weight, gen)
+        data = q.values
+        if noise is not None:
+            extra = np.asarray(noise(data, gen))
+            if extra.shape != data.shape or extra.dtype.kind not in "iu":
+                raise InvalidInputError(
+                    f"noise must be an integer vector of shape {data.shape}, "
+                    f"got {extra.dtype} {extra.shape}"
+                )
+            if extra.size and int(np.max(np.abs(extra))) > self.noise_bound:
+                raise InvalidInputError(
+                    f"sampled noise of magnitude {int(np.max(np.abs(extra)))} exceeds the "
+                    f"reserved noise_bound {self.noise_bound}; the sum could wrap"
+                )
+            data = data + extra.astype(np.int64)
+        wslot = stochastic_round(np.array([float(weight) * self.weight_scale]), gen)
+        ints = np.concatenate([data, wslot])
+        return EncodedUpdate(to_ring(ints, self.bits), self.bits, float(weight),
+                             q.clipped_fraction, q.norm_clipped)
+
+    def decode_sum(self, words: np.ndarray) -> tuple[np.ndarray, float]:
+        """Decode a ring sum into ``(sum of w*x as a flat float64 vector, sum of w)``.
+
+        Raises:
+            InvalidInputError: On a wrong length or dtype.
+        """
+        w = np.asarray(words)
+        if w.ndim != 1 or w.size != self.length:
+            raise InvalidInputError(
+                f"a summed vector of length {self.length} is needed, got shape {w.shape}"
+            )
+        if w.dtype != self.dtype:
+            raise InvalidInputError(
+                f"summed words must have dtype {self.dtype} for b = {self.bits}, got {w.dtype}"
+            )
+        ints = from_ring_centred(w, self.bits)
+        total_weight = float(ints[-1]) / self.weight_scale
+        return ints[:-1].astype(np.float64) / self.scale, total_weight
+
+    def decode_mean(self, words: np.ndarray) -> tuple[list[np.ndarray], float]:
+        """Decode a ring sum into the weighted mean update and the total weight.
+
+        Returns:
+            ``(arrays in the layout's shapes and dtypes, sum of weights)``.
+
+        Raises:
+            InvalidInputError: If the summed weight is not positive (no survivor
+                contributed weight), or on a wrong length or dtype.
+        """
+        total, weight = self.decode_sum(words)
+        if weight <= 0:
+            raise InvalidInputError(
+                f"the summed weight is {weight}; a mean needs a positive total weight"
+            )
+        return self.layout.unflatten(total / weight), weight

@@ -1,0 +1,251 @@
+"""Tests for secagg.encoding: floats <-> Z_2^b, clipping, rounding, weighted means."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from secagg.encoding import (
+    EncodedUpdate,
+    Layout,
+    UpdateCodec,
+    UpdateReusedError,
+    bits_for_bound,
+    choose_bits,
+    clip_l2,
+    from_ring_centred,
+    stochastic_round,
+    to_ring,
+)
+from secagg.exceptions import InvalidInputError
+
+
+def ring_sum(vectors: list[np.ndarray], bits: int) -> np.ndarray:
+    """Sum ring vectors modulo 2^b (reference, in Python integers)."""
+    total = [0] * vectors[0].size
+    for v in vectors:
+        for i, w in enumerate(v.tolist()):
+            total[i] = (total[i] + int(w)) % (1 << bits)
+    dtype = np.uint32 if bits <= 32 else np.uint64
+    return np.array(total, dtype=dtype)
+
+
+shapes = st.lists(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), min_size=1, max_size=4)
+
+
+@given(
+    shapes=shapes,
+    data=st.data(),
+    n=st.integers(1, 6),
+    scale=st.sampled_from([2.0**8, 2.0**16, 1000.0]),
+)
+@settings(max_examples=60)
+def test_weighted_mean_round_trip(shapes, data, n, scale):
+    """Decoding the ring sum of n encoded updates restores shapes, dtypes and the
+    weighted mean within n rounding steps per coordinate."""
+    dtypes = [data.draw(st.sampled_from([np.float32, np.float64])) for _ in shapes]
+    updates, weights = [], []
+    for _ in range(n):
+        arrays = [
+            data.draw(hnp.arrays(dt, s, elements=st.floats(-1, 1, width=32)))
+            for s, dt in zip(shapes, dtypes, strict=True)
+        ]
+        updates.append(arrays)
+        weights.append(data.draw(st.integers(1, 50)))
+    layout = Layout.of(updates[0])
+    codec = UpdateCodec(layout, clip=1.0, scale=scale, n_max=n, max_weight=50)
+    rng = np.random.default_rng(1)
+    encoded = [codec.encode(u, w, rng) for u, w in zip(updates, weights, strict=True)]
+    words = ring_sum([e.take() for e in encoded], codec.bits)
+    mean, total_w = codec.decode_mean(words)
+    assert total_w == sum(weights)
+    expected = sum(w * layout.flatten(u) for u, w in zip(updates, weights, strict=True)) / sum(
+        weights
+    )
+    got = layout.flatten([m.astype(dt) for m, dt in zip(mean, dtypes, strict=True)])
+    assert [m.shape for m in mean] == [tuple(s) for s in shapes]
+    assert [m.dtype for m in mean] == [np.dtype(dt) for dt in dtypes]
+    tol = n / scale / sum(weights) * 1.0001 + 1e-6  # n roundings of < 1 step each
+    assert np.all(np.abs(got - expected) <= tol)
+
+
+@given(
+    values=hnp.arrays(np.int64, st.integers(0, 20), elements=st.integers(-(2**20), 2**20)),
+    bits=st.integers(22, 64),
+)
+def test_ring_embedding_round_trip(values, bits):
+    """to_ring then from_ring_centred is the identity on the centred range."""
+    words = to_ring(values, bits)
+    assert words.dtype == (np.uint32 if bits <= 32 else np.uint64)
+    assert np.array_equal(from_ring_centred(words, bits), values)
+
+
+@given(
+    clip=st.floats(1e-3, 10),
+    scale=st.floats(1, 2.0**20),
+    n=st.integers(1, 1000),
+    data=st.data(),
+)
+def test_choose_bits_sum_never_wraps(clip, scale, n, data):
+    """The extreme sum n * ceil(clip * scale) (either sign) fits the chosen width."""
+    bits = choose_bits(clip, scale, n)
+    extreme = n * math.ceil(clip * scale)
+    assert extreme <= 2 ** (bits - 1) - 1
+    # and it is the least such width
+    assert bits == 2 or extreme > 2 ** (bits - 2) - 1
+    sign = data.draw(st.sampled_from([-1, 1]))
+    words = to_ring(np.array([sign * extreme]), bits)
+    assert from_ring_centred(words, bits)[0] == sign * extreme
+
+
+def test_choose_bits_refuses_more_than_64():
+    """A configuration needing more than 64 bits raises InvalidInputError with the count."""
+    with pytest.raises(InvalidInputError, match="64"):
+        choose_bits(1.0, 2.0**52, 2**20)
+    with pytest.raises(InvalidInputError, match="2\\^52"):
+        choose_bits(1.0, 2.0**60, 2)
+    with pytest.raises(InvalidInputError):
+        bits_for_bound(2**63)
+    assert bits_for_bound(2**63 - 1) == 64
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(0.0, 1.0, 1), (1.0, -1.0, 1), (1.0, 1.0, 0), (float("nan"), 1.0, 1), (1.0, 1.0, 1.5)],
+)
+def test_choose_bits_rejects_bad_parameters(args):
+    """Non-positive or non-finite clip/scale and a bad n are refused."""
+    with pytest.raises(InvalidInputError):
+        choose_bits(*args)
+
+
+def test_to_ring_refuses_out_of_range():
+    """A value outside the centred range is refused rather than silently aliased."""
+    with pytest.raises(InvalidInputError, match="centred range"):
+        to_ring(np.array([128]), 8)
+    with pytest.raises(InvalidInputError, match="centred range"):
+        to_ring(np.array([-129]), 8)
+    assert to_ring(np.array([-128, 127]), 8).tolist() == [128, 127]
+
+
+def test_from_ring_refuses_words_beyond_b():
+    """A word >= 2^b or a signed array is refused."""
+    with pytest.raises(InvalidInputError):
+        from_ring_centred(np.array([256], dtype=np.uint32), 8)
+    with pytest.raises(InvalidInputError):
+        from_ring_centred(np.array([1], dtype=np.int64), 8)
+
+
+def test_clipping_is_reported():
+    """Clipped coordinates are counted in the encoded update, never silently dropped."""
+    layout = Layout.of([np.zeros(4)])
+    codec = UpdateCodec(layout, clip=1.0, scale=16.0, n_max=1)
+    enc = codec.encode([np.array([0.5, 2.0, -3.0, 1.0])], 1.0, np.random.default_rng(0))
+    assert enc.clipped_fraction == 0.5
+    mean, _ = codec.decode_mean(enc.take())
+    assert mean[0].tolist() == [0.5, 1.0, -1.0, 1.0]
+
+
+def test_stochastic_rounding_is_unbiased():
+    """The mean of many roundings of 0.3 is 0.3 within 6 standard errors."""
+    v = np.full(200_000, 0.3)
+    r = stochastic_round(v, np.random.default_rng(5))
+    assert set(np.unique(r).tolist()) <= {0, 1}
+    se = math.sqrt(0.3 * 0.7 / v.size)
+    assert abs(r.mean() - 0.3) < 6 * se
+
+
+def test_stochastic_rounding_default_randomness_is_fresh():
+    """Without an injected generator, two roundings of the same vector differ."""
+    v = np.full(256, 0.5)
+    assert not np.array_equal(stochastic_round(v), stochastic_round(v))
+
+
+def test_conditional_rounding_respects_l2_bound():
+    """With l2_bound every accepted draw has norm within the bound; an impossible
+    bound raises."""
+    v = np.full(100, 0.5)
+    r = stochastic_round(v, np.random.default_rng(2), l2_bound=6.0)
+    assert np.linalg.norm(r) <= 6.0
+    with pytest.raises(InvalidInputError, match="too tight"):
+        stochastic_round(v, np.random.default_rng(2), l2_bound=0.5, max_tries=5)
+
+
+def test_l2_clip():
+    """clip_l2 shortens long vectors to the norm and leaves short ones alone."""
+    x, clipped = clip_l2(np.array([3.0, 4.0]), 1.0)
+    assert clipped and math.isclose(np.linalg.norm(x), 1.0)
+    y, clipped = clip_l2(np.array([0.3, 0.4]), 1.0)
+    assert not clipped and y.tolist() == [0.3, 0.4]
+
+
+def test_encoded_update_refuses_second_use():
+    """An encoded update hands out its words once; a second take raises."""
+    layout = Layout.of([np.zeros(3, dtype=np.float32)])
+    codec = UpdateCodec(layout, clip=1.0, scale=8.0, n_max=2)
+    enc = codec.encode([np.ones(3, dtype=np.float32)])
+    assert isinstance(enc, EncodedUpdate) and not enc.used
+    enc.take()
+    assert enc.used
+    with pytest.raises(UpdateReusedError, match="re-encode"):
+        enc.take()
+    assert "used" in repr(enc)
+
+
+def test_bad_updates_are_refused():
+    """NaN, a wrong shape, a wrong dtype, a wrong count and a bad weight all raise."""
+    layout = Layout.of([np.zeros((2, 2))])
+    codec = UpdateCodec(layout, clip=1.0, scale=8.0, n_max=2, max_weight=5)
+    with pytest.raises(InvalidInputError, match="NaN"):
+        codec.encode([np.array([[np.nan, 0], [0, 0]])])
+    with pytest.raises(InvalidInputError, match="shape"):
+        codec.encode([np.zeros(4)])
+    with pytest.raises(InvalidInputError, match="dtype"):
+        codec.encode([np.zeros((2, 2), dtype=np.float32)])
+    with pytest.raises(InvalidInputError, match="expected 1 arrays"):
+        codec.encode([np.zeros((2, 2)), np.zeros(1)])
+    with pytest.raises(InvalidInputError, match="weight"):
+        codec.encode([np.zeros((2, 2))], weight=6)
+    with pytest.raises(InvalidInputError):
+        Layout.of([np.zeros(2, dtype=np.int32)])
+    with pytest.raises(InvalidInputError):
+        Layout.of([])
+
+
+def test_decode_refuses_wrong_length_and_zero_weight():
+    """Decoding checks the vector length and dtype and refuses a zero total weight."""
+    layout = Layout.of([np.zeros(3)])
+    codec = UpdateCodec(layout, clip=1.0, scale=8.0, n_max=2)
+    with pytest.raises(InvalidInputError, match="length 4"):
+        codec.decode_mean(np.zeros(3, dtype=codec.dtype))
+    with pytest.raises(InvalidInputError, match="dtype"):
+        codec.decode_mean(np.zeros(4, dtype=np.uint64 if codec.bits <= 32 else np.uint32))
+    with pytest.raises(InvalidInputError, match="positive total weight"):
+        codec.decode_mean(np.zeros(4, dtype=codec.dtype))
+
+
+def test_noise_must_fit_its_bound():
+    """Integer noise beyond noise_bound is refused (the sum could otherwise wrap)."""
+    layout = Layout.of([np.zeros(3)])
+    codec = UpdateCodec(layout, clip=1.0, scale=8.0, n_max=2, l2_clip=1.0, noise_bound=10)
+    ok = codec.encode([np.zeros(3)], noise=lambda d, g: np.full(d.shape, 10, dtype=np.int64))
+    total, w = codec.decode_sum(ok.take())
+    assert w == 1.0 and np.all(np.abs(total - 10 / 8) <= 1 / 8 + 1e-12)
+    with pytest.raises(InvalidInputError, match="noise_bound"):
+        codec.encode([np.zeros(3)], noise=lambda d, g: np.full(d.shape, 11, dtype=np.int64))
+
+
+def test_dp_path_clips_l2_and_bounds_rounded_norm():
+    """The L2-clipped path reports clipping and keeps the rounded norm within its bound."""
+    layout = Layout.of([np.zeros(50)])
+    codec = UpdateCodec(layout, clip=10.0, scale=100.0, n_max=5, l2_clip=1.0)
+    q = codec.quantize([np.full(50, 1.0)], 1.0, np.random.default_rng(3))
+    assert q.norm_clipped
+    assert np.linalg.norm(q.values) <= codec.rounded_l2_bound
+    with pytest.raises(InvalidInputError, match="unit weights"):
+        UpdateCodec(layout, clip=1.0, scale=8.0, n_max=2, l2_clip=1.0, max_weight=2.0)

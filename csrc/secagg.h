@@ -7,4 +7,11 @@
 
 #include "secagg_common.h"
 
+#include "aes.h"
+#include "mask.h"
+#include "pack.h"
+
+#include "shamir.h"
+#include "rs.h"
+
 #endif

@@ -1,0 +1,204 @@
+/* Gao's Reed-Solomon decoder over GF(2^61 - 1), used for robust Shamir
+ * reconstruction (see rs.h). Works on public-after-the-fact data (the
+ * decoded secret is checked by the caller), so unlike split/reconstruct it
+ * branches on values.
+ *
+ * For points x_1..x_h, received values y_1..y_h and dimension t:
+ *   g0 = prod (X - x_i);  g1 = the interpolating polynomial of (x_i, y_i);
+ *   run the extended Euclidean algorithm on (g0, g1) until the remainder g
+ *   has degree < (h + t) / 2, with g = u g0 + v g1;
+ *   f = g / v must divide exactly and have degree < t; otherwise decoding
+ *   fails. Every step is O(h^2) field operations. */
+#include "rs.h"
+
+#include "shamir.h"
+#include "shamir_internal.h"
+
+#include <limits.h>
+
+/* Degree of poly a with coefficients a[0..cap], or -1 for the zero poly. */
+static long poly_deg(const uint64_t *a, long cap) {
+    while (cap >= 0 && a[cap] == 0) cap--;
+    return cap;
+}
+
+/* Horner evaluation of a (degree deg) at x. */
+static uint64_t poly_eval(const uint64_t *a, long deg, uint64_t x) {
+    uint64_t acc = 0;
+    for (long k = deg; k >= 0; k--) acc = gf61_add(gf61_mul(acc, x), a[k]);
+    return acc;
+}
+
+typedef struct {
+    size_t h;
+    uint64_t *g0;  /* h + 1 coefficients */
+    uint64_t *w;   /* h barycentric weights 1 / prod_{j != i} (x_i - x_j) */
+    uint64_t *q;   /* h scratch */
+    uint64_t *r0, *r1, *v0, *v1; /* h + 1 each */
+    uint64_t *y;   /* h received values */
+    uint64_t *mem;
+} rs_work;
+
+static int rs_alloc(rs_work *ws, size_t h) {
+    size_t words;
+    /* g0, r0, r1, v0, v1: h + 1 each; w, q, y: h each; plus slack. */
+    if (h > SIZE_MAX / 16 || !shamir_mul_ok(8 * h + 8, sizeof(uint64_t), &words))
+        return SECAGG_ERR_OVERFLOW;
+    ws->mem = calloc(8 * h + 8, sizeof(uint64_t));
+    if (ws->mem == NULL) return SECAGG_ERR_NOMEM;
+    uint64_t *p = ws->mem;
+    ws->h = h;
+    ws->g0 = p; p += h + 1;
+    ws->r0 = p; p += h + 1;
+    ws->r1 = p; p += h + 1;
+    ws->v0 = p; p += h + 1;
+    ws->v1 = p; p += h + 1;
+    ws->w = p; p += h;
+    ws->q = p; p += h;
+    ws->y = p;
+    return SECAGG_OK;
+}
+
+/* g0 = prod (X - x_i) and the barycentric weights; xs validated. */
+static void rs_setup(rs_work *ws, const uint64_t *xs) {
+    const size_t h = ws->h;
+    uint64_t *g0 = ws->g0;
+    memset(g0, 0, (h + 1) * sizeof *g0);
+    g0[0] = 1;
+    for (size_t i = 0; i < h; i++) {
+        /* multiply by (X - x_i): new[k] = old[k-1] - x_i old[k] */
+        const uint64_t nx = gf61_neg(xs[i]);
+        for (size_t k = i + 1; k > 0; k--) g0[k] = gf61_add(g0[k - 1], gf61_mul(nx, g0[k]));
+        g0[0] = gf61_mul(nx, g0[0]);
+    }
+    uint64_t *den = ws->q; /* scratch */
+    for (size_t i = 0; i < h; i++) {
+        uint64_t d = 1;
+        for (size_t j = 0; j < h; j++)
+            if (j != i) d = gf61_mul(d, gf61_sub(xs[i], xs[j]));
+        den[i] = d;
+    }
+    shamir_batch_inv(den, ws->w, h);
+}
+
+/* Decodes one chunk from ws->y. On success stores f(0) in *value, flags the
+ * disagreeing holders in wrong (OR-ed in) and returns SECAGG_OK; otherwise
+ * SECAGG_ERR_DECODE. */
+static int rs_decode_chunk(rs_work *ws, const uint64_t *xs, size_t t, uint64_t *value,
+                           uint8_t *wrong) {
+    const size_t h = ws->h;
+    const long cap = (long)h;
+    uint64_t *r0 = ws->r0, *r1 = ws->r1, *v0 = ws->v0, *v1 = ws->v1, *q = ws->q;
+
+    /* g1 = sum_i y_i w_i g0 / (X - x_i), by synthetic division of g0. */
+    memset(r1, 0, (h + 1) * sizeof *r1);
+    for (size_t i = 0; i < h; i++) {
+        const uint64_t s = gf61_mul(ws->y[i], ws->w[i]);
+        if (s == 0) continue;
+        q[h - 1] = ws->g0[h];
+        for (size_t k = h - 1; k > 0; k--) q[k - 1] = gf61_add(ws->g0[k], gf61_mul(xs[i], q[k]));
+        for (size_t k = 0; k < h; k++) r1[k] = gf61_add(r1[k], gf61_mul(s, q[k]));
+    }
+    memcpy(r0, ws->g0, (h + 1) * sizeof *r0);
+    memset(v0, 0, (h + 1) * sizeof *v0);
+    memset(v1, 0, (h + 1) * sizeof *v1);
+    v1[0] = 1;
+    long d0 = (long)h, d1 = poly_deg(r1, cap), e0 = -1, e1 = 0; /* degrees of r0, r1, v0, v1 */
+    const long stop = (long)(h + t); /* continue while 2 deg(r1) >= h + t */
+
+    /* Each outer step strictly lowers deg(r1), so at most h + 1 steps. */
+    while (d1 >= 0 && 2 * d1 >= stop) {
+        const uint64_t inv_lead = gf61_inv(r1[d1]);
+        while (d0 >= d1) {
+            const long s = d0 - d1;
+            const uint64_t c = gf61_mul(r0[d0], inv_lead);
+            const uint64_t nc = gf61_neg(c);
+            if (e1 + s > cap) return SECAGG_ERR_DECODE; /* cannot happen; never overrun */
+            for (long k = 0; k <= d1; k++) r0[k + s] = gf61_add(r0[k + s], gf61_mul(nc, r1[k]));
+            r0[d0] = 0;
+            for (long k = 0; k <= e1; k++) v0[k + s] = gf61_add(v0[k + s], gf61_mul(nc, v1[k]));
+            if (e1 + s > e0) e0 = e1 + s;
+            e0 = poly_deg(v0, e0);
+            d0 = poly_deg(r0, d0 - 1);
+        }
+        uint64_t *tp = r0; r0 = r1; r1 = tp;
+        tp = v0; v0 = v1; v1 = tp;
+        long td = d0; d0 = d1; d1 = td;
+        td = e0; e0 = e1; e1 = td;
+    }
+    /* Keep the (possibly swapped) buffers owned by ws. */
+    ws->r0 = r0; ws->r1 = r1; ws->v0 = v0; ws->v1 = v1;
+
+    /* f = r1 / v1, exactly, with deg f < t. The quotient goes to q. */
+    if (e1 < 0) return SECAGG_ERR_DECODE;
+    long df = d1 - e1;
+    if (d1 < 0) df = -1; /* zero remainder: f = 0 */
+    if (df >= (long)t) return SECAGG_ERR_DECODE;
+    memset(q, 0, h * sizeof *q);
+    if (d1 >= 0) {
+        if (df < 0) return SECAGG_ERR_DECODE; /* deg r1 < deg v1, r1 != 0: not exact */
+        const uint64_t inv_lead = gf61_inv(v1[e1]);
+        for (long k = df; k >= 0; k--) {
+            const uint64_t c = gf61_mul(r1[k + e1], inv_lead);
+            q[k] = c;
+            const uint64_t nc = gf61_neg(c);
+            for (long m = 0; m <= e1; m++) r1[k + m] = gf61_add(r1[k + m], gf61_mul(nc, v1[m]));
+        }
+        if (poly_deg(r1, d1) >= 0) return SECAGG_ERR_DECODE;
+    }
+
+    /* Count disagreements; more than the bound means failure. */
+    size_t errors = 0;
+    for (size_t i = 0; i < h; i++) errors += poly_eval(q, df, xs[i]) != ws->y[i];
+    if (errors > (h - t) / 2) return SECAGG_ERR_DECODE;
+    for (size_t i = 0; i < h; i++)
+        if (poly_eval(q, df, xs[i]) != ws->y[i]) wrong[i] = 1;
+    *value = df >= 0 ? q[0] : 0;
+    return SECAGG_OK;
+}
+
+int secagg_rs_decode(const uint64_t *xs, size_t h, size_t t,
+                     const uint8_t *shares, size_t shares_len, size_t secret_len,
+                     uint8_t *out, size_t out_len, uint8_t *wrong, size_t wrong_len) {
+    if ((out == NULL && out_len != 0) || (wrong == NULL && wrong_len != 0))
+        return SECAGG_ERR_NULL;
+    if (out != NULL) memset(out, 0, out_len);
+    if (wrong != NULL) memset(wrong, 0, wrong_len);
+    if (t < 1) return SECAGG_ERR_THRESHOLD;
+    if (h < t) return SECAGG_ERR_TOO_FEW;
+    if (secret_len == 0) return SECAGG_ERR_LENGTH;
+    const size_t chunks = shamir_chunks(secret_len);
+    const size_t share = 8 * chunks;
+    size_t want;
+    if (!shamir_mul_ok(share, h, &want) || h > (size_t)(LONG_MAX / 4)) return SECAGG_ERR_OVERFLOW;
+    if (shares_len != want || out_len != secret_len || wrong_len != h) return SECAGG_ERR_LENGTH;
+    if (xs == NULL || shares == NULL) return SECAGG_ERR_NULL;
+    int rc = shamir_check_xs(xs, h);
+    if (rc != SECAGG_OK) return rc;
+    for (size_t j = 0; j < h; j++)
+        for (size_t c = 0; c < chunks; c++)
+            if (shamir_load_le(shares + j * share + 8 * c, 8) >= SECAGG_GF61_P)
+                return SECAGG_ERR_RANGE;
+
+    rs_work ws;
+    rc = rs_alloc(&ws, h);
+    if (rc != SECAGG_OK) return rc;
+    rs_setup(&ws, xs);
+    uint64_t out_of_range = 0;
+    for (size_t c = 0; c < chunks && rc == SECAGG_OK; c++) {
+        for (size_t j = 0; j < h; j++) ws.y[j] = shamir_load_le(shares + j * share + 8 * c, 8);
+        uint64_t value = 0;
+        rc = rs_decode_chunk(&ws, xs, t, &value, wrong);
+        const size_t len = shamir_chunk_len(secret_len, c);
+        out_of_range |= value >> (8 * len);
+        shamir_store_le(out + 7 * c, value, len);
+    }
+    shamir_wipe(ws.mem, (8 * h + 8) * sizeof(uint64_t));
+    free(ws.mem);
+    if (rc == SECAGG_OK && out_of_range) rc = SECAGG_ERR_CHUNK;
+    if (rc != SECAGG_OK) {
+        shamir_wipe(out, out_len);
+        memset(wrong, 0, wrong_len);
+    }
+    return rc;
+}

@@ -90,6 +90,202 @@ def check_status(code: int, what: str) -> None:
     raise CoreError(f"{what}: {message} (status {code}).")
 
 
+# --- keystream, masking, packing ---
+# Thin wrappers over csrc/aes*.c, csrc/mask.c and csrc/pack.c. Vectors are
+# one-dimensional, C-contiguous numpy arrays of native uint32 (b <= 32) or
+# uint64 (b > 32); the checks here name the offending argument and values, and
+# secagg.prg / secagg.masking / secagg.packing add the protocol-level rules.
+
+
+def impl_table() -> list[tuple[str, bool]]:
+    """(name, supported on this CPU) for every compiled keystream implementation, best first."""
+    return [
+        (ffi.string(lib.secagg_impl_name(i)).decode(), bool(lib.secagg_impl_supported(i)))
+        for i in range(lib.secagg_impl_count())
+    ]
+
+
+def _check_bits(b: object) -> int:
+    if isinstance(b, bool) or not isinstance(b, int) or not 1 <= b <= 64:
+        raise InvalidInputError(f"The bit width b must be an integer in 1..64, got {b!r}.")
+    return b
+
+
+def word_dtype(b: int) -> object:
+    """numpy dtype of a Z_2^b vector: native uint32 for b <= 32, else uint64."""
+    import numpy as np
+
+    return np.dtype(np.uint32) if _check_bits(b) <= 32 else np.dtype(np.uint64)
+
+
+def check_vec(vec: object, b: int, name: str = "vec", *, writable: bool = False) -> None:
+    """Check type, dtype, shape, contiguity (and writability) of a Z_2^b vector, not its range."""
+    import numpy as np
+
+    want = word_dtype(b)
+    if not isinstance(vec, np.ndarray):
+        raise InvalidInputError(
+            f"{name} must be a numpy array of dtype {want} for b = {b}, got {type(vec).__name__}."
+        )
+    if vec.dtype != want:
+        raise InvalidInputError(
+            f"{name} has dtype {vec.dtype}, but b = {b} needs {want} "
+            f"({'b <= 32' if b <= 32 else 'b > 32'})."
+        )
+    if vec.ndim != 1:
+        raise InvalidInputError(f"{name} must be one-dimensional, got shape {vec.shape}.")
+    if not vec.flags.c_contiguous:
+        raise InvalidInputError(f"{name} must be C-contiguous (use np.ascontiguousarray).")
+    if writable and not vec.flags.writeable:
+        raise InvalidInputError(f"{name} is read-only, but the operation writes into it.")
+
+
+def _range_error(vec: object, b: int, name: str) -> InvalidInputError:
+    import numpy as np
+
+    arr = np.asarray(vec)
+    bad = np.flatnonzero(arr >= (np.uint64(1) << np.uint64(b)) if b < 64 else np.zeros(0, bool))
+    where = f"; the first is {int(arr[bad[0]])} at index {int(bad[0])}" if bad.size else ""
+    return InvalidInputError(
+        f"{name} holds words >= 2^{b}{where}; values must already be reduced mod 2^{b} "
+        "(they are never reduced silently)."
+    )
+
+
+def _status(code: int, what: str, ranges: tuple[tuple[object, str], ...], b: int) -> None:
+    if code == lib.SECAGG_ERR_RANGE:
+        for vec, name in ranges:
+            if lib.secagg_vec_check(ffi.from_buffer(vec), len(vec), b) != 0:  # type: ignore[arg-type]
+                raise _range_error(vec, b, name)
+    check_status(code, what)
+
+
+def vec_check(vec: object, b: int, name: str = "vec") -> None:
+    """Raise InvalidInputError unless vec is a valid Z_2^b vector (every word < 2^b)."""
+    check_vec(vec, b, name)
+    code = lib.secagg_vec_check(ffi.from_buffer(vec), len(vec), b)  # type: ignore[arg-type]
+    _status(code, f"checking {name}", ((vec, name),), b)
+
+
+def keystream(impl: int, key: bytes, counter: bytes, nbytes: int) -> bytes:
+    """AES-128-CTR keystream of nbytes from the 16-byte big-endian counter block."""
+    out = bytearray(nbytes)
+    code = lib.secagg_keystream(
+        impl,
+        ffi.from_buffer("uint8_t[]", key),
+        len(key),
+        ffi.from_buffer("uint8_t[]", counter),
+        len(counter),
+        ffi.from_buffer("uint8_t[]", out, require_writable=True),
+        nbytes,
+    )
+    check_status(code, "keystream")
+    return bytes(out)
+
+
+def expand(impl: int, key: bytes, m: int, b: int) -> object:
+    """The mask vector of key: m words, word i = keystream word i mod 2^b."""
+    import numpy as np
+
+    out = np.empty(m, dtype=word_dtype(b))
+    code = lib.secagg_expand(impl, ffi.from_buffer("uint8_t[]", key), len(key), b,
+                             ffi.from_buffer(out, require_writable=True), m)
+    check_status(code, "expanding a mask")
+    return out
+
+
+def mask_apply(impl: int, vec: object, keys: bytes, signs: bytes, b: int) -> None:
+    """vec += sum_j signs[j] * PRG(keys[16j:16j+16]) mod 2^b, in place (signs as int8 bytes)."""
+    check_vec(vec, b, "vec", writable=True)
+    code = lib.secagg_mask_apply(
+        impl,
+        ffi.from_buffer(vec, require_writable=True),  # type: ignore[arg-type]
+        len(vec),  # type: ignore[arg-type]
+        b,
+        ffi.from_buffer("uint8_t[]", keys),
+        len(signs),
+        ffi.from_buffer("int8_t[]", signs),
+    )
+    _status(code, "applying masks", ((vec, "vec"),), b)
+
+
+def _addsub(fn: object, acc: object, x: object, b: int, what: str) -> None:
+    check_vec(acc, b, "acc", writable=True)
+    check_vec(x, b, "x")
+    if len(acc) != len(x):  # type: ignore[arg-type]
+        raise InvalidInputError(
+            f"acc and x must have the same length, got {len(acc)} and {len(x)}."  # type: ignore[arg-type]
+        )
+    code = fn(ffi.from_buffer(acc, require_writable=True), ffi.from_buffer(x), len(acc), b)  # type: ignore[operator,arg-type]
+    _status(code, what, ((acc, "acc"), (x, "x")), b)
+
+
+def vec_add(acc: object, x: object, b: int) -> None:
+    """acc = acc + x mod 2^b in place."""
+    _addsub(lib.secagg_vec_add, acc, x, b, "adding vectors")
+
+
+def vec_sub(acc: object, x: object, b: int) -> None:
+    """acc = acc - x mod 2^b in place."""
+    _addsub(lib.secagg_vec_sub, acc, x, b, "subtracting vectors")
+
+
+def packed_size(m: int, b: int) -> int:
+    """ceil(m * b / 8): the packed length of m elements of b bits."""
+    out = ffi.new("size_t *")
+    check_status(lib.secagg_packed_size(m, b, out), "computing a packed size")
+    return int(out[0])
+
+
+def pack(vec: object, b: int) -> bytes:
+    """Pack a Z_2^b vector, b bits per element, little-endian bit order."""
+    check_vec(vec, b, "vec")
+    n = packed_size(len(vec), b)  # type: ignore[arg-type]
+    out = bytearray(n)
+    code = lib.secagg_pack(ffi.from_buffer(vec), len(vec), b,  # type: ignore[arg-type]
+                           ffi.from_buffer("uint8_t[]", out, require_writable=True), n)
+    _status(code, "packing", ((vec, "vec"),), b)
+    return bytes(out)
+
+
+def _wire_status(code: int, data: bytes, m: int, b: int, what: str) -> None:
+    from .exceptions import MalformedMessageError
+
+    if code == lib.SECAGG_ERR_LENGTH:
+        raise MalformedMessageError(
+            f"{what}: a packed vector of {m} elements of {b} bits is {packed_size(m, b)} bytes, "
+            f"got {len(data)}."
+        )
+    if code == lib.SECAGG_ERR_PADDING:
+        used = (m * b) % 8
+        raise MalformedMessageError(
+            f"{what}: the {8 - used} padding bits of the last byte must be zero, "
+            f"but it is 0x{data[-1]:02x}."
+        )
+
+
+def unpack(data: bytes, m: int, b: int) -> object:
+    """Unpack m elements of b bits; MalformedMessageError on bad length or padding."""
+    import numpy as np
+
+    out = np.empty(m, dtype=word_dtype(b))
+    code = lib.secagg_unpack(ffi.from_buffer("uint8_t[]", data), len(data), m, b,
+                             ffi.from_buffer(out, require_writable=True))
+    _wire_status(code, data, m, b, "unpacking")
+    check_status(code, "unpacking")
+    return out
+
+
+def unpack_add(acc: object, data: bytes, b: int) -> None:
+    """acc += unpack(data) mod 2^b in one pass, validating everything before writing."""
+    check_vec(acc, b, "acc", writable=True)
+    m = len(acc)  # type: ignore[arg-type]
+    code = lib.secagg_unpack_add(ffi.from_buffer("uint8_t[]", data), len(data), m, b,
+                                 ffi.from_buffer(acc, require_writable=True))
+    _wire_status(code, data, m, b, "unpack-and-add")
+    _status(code, "unpack-and-add", ((acc, "acc"),), b)
+
+
 # --- Shamir over GF(2^61 - 1) ---
 # Thin wrappers over csrc/gf61.c, csrc/shamir.c and csrc/rs.c. Arguments are
 # validated by secagg.shamir (with messages naming the values); the status

@@ -1,0 +1,31 @@
+/* Masking in Z_2^b (PROTOCOL.md sections 1-2): fused keystream expansion and
+ * modular vector arithmetic. Vectors are m words of width w = 4 (bits <= 32)
+ * or 8 (bits > 32) in host order, owned by the caller; every call validates
+ * all of its inputs before writing anything. */
+#ifndef SECAGG_MASK_H
+#define SECAGG_MASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Returns SECAGG_OK if every word of vec is < 2^bits, SECAGG_ERR_RANGE if one
+ * is not, SECAGG_ERR_BITS for bits outside 1..64. Reads only. */
+int secagg_vec_check(const void *vec, size_t m, int bits);
+
+/* acc = acc + x mod 2^bits (elementwise), in place in the caller's acc.
+ * Returns SECAGG_ERR_RANGE (acc untouched) if a word of acc or x is >= 2^bits. */
+int secagg_vec_add(void *acc, const void *x, size_t m, int bits);
+
+/* acc = acc - x mod 2^bits; same contract as secagg_vec_add. */
+int secagg_vec_sub(void *acc, const void *x, size_t m, int bits);
+
+/* For each j < nkeys: vec += signs[j] * PRG(keys[16j .. 16j+16]) mod 2^bits,
+ * in place in the caller's vec, with implementation `impl`. signs[j] must be
+ * +1 or -1 (SECAGG_ERR_ARG otherwise). The keystream is generated in
+ * cache-sized slices fused with the arithmetic; no whole mask is ever held.
+ * Returns SECAGG_ERR_RANGE (vec untouched) if a word of vec is >= 2^bits,
+ * SECAGG_ERR_NOMEM if the key schedules cannot be allocated. */
+int secagg_mask_apply(int impl, void *vec, size_t m, int bits, const uint8_t *keys, size_t nkeys,
+                      const int8_t *signs);
+
+#endif

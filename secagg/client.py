@@ -1,0 +1,561 @@
+"""The client state machine (PROTOCOL.md §8, one object per session).
+
+A :class:`Client` holds one vector and runs exactly one session. The caller
+hands it every message the server sent it, in order, with
+:meth:`Client.handle`, and sends back the bytes it returns. There is no I/O,
+no thread and no clock inside: the caller's transport moves the bytes (and
+must keep them confidential, and in semi_honest mode authenticate both ends;
+see docs/api.md).
+
+States (``client.state``): ``R0_ADVERTISE_KEYS`` (waiting for the config),
+``R1_SHARE_KEYS`` (waiting for the forwarded adverts),
+``R2_MASKED_INPUT_COLLECTION`` (waiting for the forwarded ciphertexts),
+``R3_CONSISTENCY_CHECK`` (active mode: waiting for the survivor list),
+``R4_UNMASKING`` (waiting for the unmasking request), then ``COMPLETED`` or
+``ABORTED``. Anything a peer does wrong (a malformed message, a wrong session
+id, round or type, a list that breaks a rule of §8, a signature, advert or
+ciphertext that fails to verify) moves the client to ``ABORTED`` with a
+sentence in ``abort_reason``; it then reveals nothing more and ignores every
+further message. Secrets are dropped (bytearrays overwritten) at COMPLETED and
+ABORTED; Python cannot guarantee erasure of immutable copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from . import crypto, masking, packing, prg, shamir
+from ._protocol_common import Rng, State, default_rng, pair_purpose, share_aad
+from .config import ClientPolicy, Config, Mode, registry_digest
+from .exceptions import InvalidInputError, SecAggError
+from .graph import Graph
+from .messages import (
+    SHARE_LEN,
+    AbortNotice,
+    AdvertForward,
+    CiphertextOut,
+    ConfigRequest,
+    EncryptedShares,
+    KeyAdvert,
+    MaskedInput,
+    MsgType,
+    ShareEntry,
+    ShareForward,
+    ShareKind,
+    SurvivorRequest,
+    SurvivorSignature,
+    UnmaskRequest,
+    UnmaskResponse,
+    decode,
+    encode_bitmap,
+    peek_header,
+)
+
+__all__ = ["Client", "State"]
+
+_P = (1 << 61) - 1
+_EXPECTED = {
+    State.R0_ADVERTISE_KEYS: MsgType.CONFIG_REQUEST,
+    State.R1_SHARE_KEYS: MsgType.ADVERT_FORWARD,
+    State.R2_MASKED_INPUT_COLLECTION: MsgType.SHARE_FORWARD,
+    State.R3_CONSISTENCY_CHECK: MsgType.SURVIVOR_REQUEST,
+    State.R4_UNMASKING: MsgType.UNMASK_REQUEST,
+}
+
+
+class _Refuse(Exception):
+    """Internal: a rule of §8 tells the client to abort; the text is the reason."""
+
+
+def _valid_share(share: bytes) -> bool:
+    return len(share) == SHARE_LEN and all(
+        int.from_bytes(share[i : i + 8], "little") < _P for i in range(0, SHARE_LEN, 8)
+    )
+
+
+class Client:
+    """One client's side of one aggregation session.
+
+    Args:
+        config: The session config this client expects, or None to accept the
+            one the server's R0 request carries if ``policy`` allows it. When
+            given, the R0 request must carry exactly this config.
+        client_id: This client's id, 1..n.
+        vector: The input, length m, words < 2^b (any unsigned or signed
+            integer dtype holding such values); copied at construction.
+        signing_key: Ed25519 signing key (active mode).
+        verify_keys: The registry id -> Ed25519 verification key for ids 1..n,
+            from a source the server cannot change (active mode). Its digest
+            must equal the config's registry digest.
+        policy: The operator's :class:`~secagg.config.ClientPolicy`; checked
+            against the config of the R0 request.
+        authority_vk: The config authority's Ed25519 verification key (active
+            mode): the R0 request's signature must verify under it.
+        rng: Source of random bytes (default ``os.urandom``); inject only in
+            tests.
+
+    Raises:
+        InvalidInputError: Bad arguments (id, vector, missing active-mode keys).
+    """
+
+    def __init__(
+        self,
+        config: Config | None,
+        client_id: int,
+        vector: np.ndarray,
+        *,
+        signing_key: bytes | None = None,
+        verify_keys: Mapping[int, bytes] | None = None,
+        policy: ClientPolicy | None = None,
+        authority_vk: bytes | None = None,
+        rng: Rng | None = None,
+    ) -> None:
+        if config is None and policy is None:
+            raise InvalidInputError(
+                "a client needs either the session config or a policy to judge the "
+                "config the server sends."
+            )
+        if isinstance(client_id, bool) or not isinstance(client_id, (int, np.integer)):
+            raise InvalidInputError(f"client_id must be an integer, got {client_id!r}.")
+        client_id = int(client_id)
+        if client_id < 1 or (config is not None and client_id > config.n):
+            raise InvalidInputError(
+                f"client_id {client_id} is not a client id of the session (1..n)."
+            )
+        vec = np.asarray(vector)
+        if vec.ndim != 1:
+            raise InvalidInputError(f"the input vector must be 1-D, got shape {vec.shape}.")
+        if config is not None:
+            self._check_vector(vec, config)
+        if config is not None and config.mode is Mode.ACTIVE or policy is not None and (
+            policy.registry_digest is not None
+        ):
+            if signing_key is None or verify_keys is None or authority_vk is None:
+                raise InvalidInputError(
+                    "active mode needs the client's signing_key, the registry's "
+                    "verify_keys and the config authority's authority_vk."
+                )
+        self.id = client_id
+        self._expected_config = config
+        self.config: Config | None = config
+        self._input = np.array(vec, copy=True)
+        self._signing_key = signing_key
+        self._verify_keys = dict(verify_keys) if verify_keys is not None else None
+        self._policy = policy
+        self._authority_vk = authority_vk
+        self._rng: Rng = rng if rng is not None else default_rng
+        self.state = State.R0_ADVERTISE_KEYS
+        self.abort_reason: str | None = None
+        self.session_id: bytes | None = None
+        #: Messages received after the session ended (ignored).
+        self.ignored = 0
+        self._reset_secrets()
+
+    # ------------------------------------------------------------------ API
+
+    def handle(self, data: bytes) -> list[bytes]:
+        """Process one message from the server and return the replies to send.
+
+        Never raises because of what the server (or a peer) sent: any decoding
+        or verification failure or rule violation moves the client to
+        ``ABORTED`` and returns an abort notice for the server.
+
+        Args:
+            data: One complete message as received.
+
+        Returns:
+            The messages to send to the server (empty when there is nothing
+            to say, e.g. after the session ended).
+        """
+        if self.state in (State.COMPLETED, State.ABORTED):
+            self.ignored += 1
+            return []
+        try:
+            return self._dispatch(data)
+        except (_Refuse, SecAggError, ValueError) as exc:
+            return self._abort(str(exc))
+        except Exception as exc:  # a bug: still never leave secrets behind
+            self._abort(f"internal error while handling a message: {exc!r}")
+            raise
+
+    @property
+    def active(self) -> bool:
+        """True when the session (once known) runs in active mode."""
+        return self.config is not None and self.config.mode is Mode.ACTIVE
+
+    # -------------------------------------------------------------- helpers
+
+    @staticmethod
+    def _check_vector(vec: np.ndarray, config: Config) -> None:
+        if vec.shape != (config.m,):
+            raise InvalidInputError(
+                f"the input vector has shape {vec.shape}, the config needs ({config.m},)."
+            )
+        if vec.dtype.kind not in "ui":
+            raise InvalidInputError(f"the input vector must be integers, got {vec.dtype}.")
+        if vec.size and (int(vec.min()) < 0 or int(vec.max()) >= 1 << config.b):
+            raise InvalidInputError(
+                f"input words must lie in 0..2^{config.b} - 1; got values in "
+                f"{int(vec.min())}..{int(vec.max())}."
+            )
+
+    def _reset_secrets(self) -> None:
+        self._c_sk: bytes | None = None
+        self._s_sk: bytes | None = None
+        self._b: bytearray | None = None
+        self._channel: dict[int, bytes] = {}
+        self._s_pks: dict[int, bytes] = {}
+        self._own_b_share: bytes | None = None
+        self._own_sk_share: bytes | None = None
+        self._held: dict[int, tuple[bytes, bytes]] = {}
+        self._masking_set: tuple[int, ...] = ()
+        self._u1: tuple[int, ...] = ()
+        self._transcript_hash: bytes | None = None
+        self._signed_u3: tuple[int, ...] | None = None
+
+    def _erase(self) -> None:
+        if self._b is not None:
+            self._b[:] = bytes(len(self._b))
+        if hasattr(self, "_input"):
+            self._input.fill(0)
+        self._reset_secrets()
+
+    def _abort(self, reason: str) -> list[bytes]:
+        self.state = State.ABORTED
+        self.abort_reason = reason
+        self._erase()
+        if self.session_id is None:
+            return []
+        return [AbortNotice(self.session_id, self.id, reason).to_bytes()]
+
+    def _dispatch(self, data: bytes) -> list[bytes]:
+        mtype, sid, _sender = peek_header(data)
+        if mtype == MsgType.ABORT:
+            msg = decode(data, self.config)
+            assert isinstance(msg, AbortNotice)
+            if self.session_id is not None and msg.session_id != self.session_id:
+                raise _Refuse(
+                    "received an abort notice for another session "
+                    f"({msg.session_id.hex()[:16]}…)."
+                )
+            self.state = State.ABORTED
+            self.abort_reason = f"the server aborted the session: {msg.reason}"
+            self._erase()
+            return []
+        expected = _EXPECTED[self.state]
+        if mtype != expected:
+            raise _Refuse(
+                f"in state {self.state.value} the client accepts only message type "
+                f"0x{expected:02x}, got 0x{mtype:02x}."
+            )
+        if self.session_id is not None and sid != self.session_id:
+            raise _Refuse(
+                f"the message carries session id {sid.hex()[:16]}…, this session is "
+                f"{self.session_id.hex()[:16]}…."
+            )
+        msg = decode(data, self.config)
+        if isinstance(msg, ConfigRequest):
+            return self._on_config(msg)
+        if isinstance(msg, AdvertForward):
+            return self._on_adverts(msg)
+        if isinstance(msg, ShareForward):
+            return self._on_shares(msg)
+        if isinstance(msg, SurvivorRequest):
+            return self._on_survivors(msg)
+        assert isinstance(msg, UnmaskRequest)
+        return self._on_unmask(msg)
+
+    # ------------------------------------------------------------------- R0
+
+    def _on_config(self, msg: ConfigRequest) -> list[bytes]:
+        if self._expected_config is not None:
+            if msg.config != self._expected_config.canonical():
+                raise _Refuse(
+                    "the R0 request carries another config than the one this client "
+                    "was built for."
+                )
+            config = self._expected_config
+        else:
+            config = Config.from_canonical(msg.config)
+        if self._policy is not None:
+            self._policy.check(config)
+        if config.mode is Mode.ACTIVE:
+            if self._signing_key is None or self._verify_keys is None or self._authority_vk is None:
+                raise _Refuse(
+                    "the config asks for active mode, but this client holds no signing key, "
+                    "registry or config-authority key."
+                )
+            if msg.signature is None or not crypto.ed25519_verify(
+                self._authority_vk, crypto.config_message(msg.nonce, msg.config), msg.signature
+            ):
+                raise _Refuse("the config authority's signature on the config does not verify.")
+            digest = registry_digest(self._verify_keys, config.n)
+            if digest != config.registry_digest:
+                raise _Refuse(
+                    "the config's registry digest does not match this client's registry "
+                    f"({config.registry_digest.hex()[:16]}… vs {digest.hex()[:16]}…)."
+                )
+        if self.id > config.n:
+            raise _Refuse(f"this client's id {self.id} is outside the config's 1..{config.n}.")
+        self._check_vector(self._input, config)
+        sid = config.session_id(msg.nonce)
+        if sid != msg.session_id:
+            raise _Refuse(
+                "the R0 request's session id is not SHA-256(label ‖ nonce ‖ config) of "
+                "the config it carries."
+            )
+        self.config = config
+        self.session_id = sid
+        self._graph = Graph.build(config, sid)
+        self._neighbours: tuple[int, ...] = tuple(self._graph.neighbours(self.id))
+        self._c_sk, self._c_pk = crypto.x25519_keypair(self._rng)
+        self._s_sk, self._s_pk = crypto.x25519_keypair(self._rng)
+        sig = None
+        if config.mode is Mode.ACTIVE:
+            assert self._signing_key is not None
+            sig = crypto.ed25519_sign(
+                self._signing_key, crypto.advert_message(sid, self.id, self._c_pk, self._s_pk)
+            )
+        self.state = State.R1_SHARE_KEYS
+        return [KeyAdvert(sid, self.id, self._c_pk, self._s_pk, sig).to_bytes()]
+
+    # ------------------------------------------------------------------- R1
+
+    def _on_adverts(self, msg: AdvertForward) -> list[bytes]:
+        config = self.config
+        assert config is not None and self.session_id is not None
+        sid = self.session_id
+        nbrs = set(self._neighbours)
+        ids = [a.id for a in msg.adverts]
+        if config.mode is Mode.ACTIVE:
+            own = [a for a in msg.adverts if a.id == self.id]
+            if not own or own[0].c_pk != self._c_pk or own[0].s_pk != self._s_pk:
+                raise _Refuse(
+                    "the forwarded advert list does not contain this client's own advert "
+                    "unchanged."
+                )
+            assert self._verify_keys is not None
+            for a in msg.adverts:
+                vk = self._verify_keys.get(a.id)
+                if vk is None or a.signature is None or not crypto.ed25519_verify(
+                    vk, crypto.advert_message(sid, a.id, a.c_pk, a.s_pk), a.signature
+                ):
+                    raise _Refuse(f"the key advert of client {a.id} has an invalid signature.")
+            if len(ids) < config.n_min:
+                raise _Refuse(
+                    f"only {len(ids)} clients advertised keys, fewer than n_min = "
+                    f"{config.n_min}."
+                )
+            self._transcript_hash = crypto.transcript_hash(
+                sid, {a.id: (a.c_pk, a.s_pk) for a in msg.adverts}
+            )
+        else:
+            outside = [i for i in ids if i not in nbrs]
+            if outside:
+                raise _Refuse(
+                    f"the forwarded adverts include clients {outside[:5]} that are not "
+                    "neighbours of this client."
+                )
+        seen: set[bytes] = set()
+        others = [a for a in msg.adverts if a.id != self.id]
+        for a in others:
+            if a.id not in nbrs:
+                continue
+            for key in (a.c_pk, a.s_pk):
+                crypto.check_public_key(key)
+                if key in seen or key in (self._c_pk, self._s_pk):
+                    raise _Refuse(f"the advert of client {a.id} repeats a key seen before.")
+                seen.add(key)
+            self._s_pks[a.id] = a.s_pk
+            self._channel[a.id] = crypto.channel_key(self._c_sk, a.c_pk, sid)
+        holders = sorted([self.id, *self._channel])
+        if len(holders) < config.t:
+            raise _Refuse(
+                f"only {len(holders)} of this client's holders advertised keys, fewer "
+                f"than t = {config.t}."
+            )
+        self._u1 = tuple(holders)
+        self._b = bytearray(self._rng(32))
+        assert self._s_sk is not None
+        per = shamir.random_bytes_needed(32, config.t)
+        shares = shamir.split(
+            [bytes(self._b), self._s_sk],
+            config.t,
+            holders,
+            rand=self._rng(per) + self._rng(per),
+        )
+        b_shares, sk_shares = shares
+        cts = []
+        for j, v in enumerate(holders):
+            if v == self.id:
+                self._own_b_share, self._own_sk_share = b_shares[j], sk_shares[j]
+                continue
+            ct = crypto.aes_gcm_encrypt(
+                self._channel[v],
+                b_shares[j] + sk_shares[j],
+                share_aad(sid, self.id, v),
+                nonce=self._rng(12),
+            )
+            cts.append(CiphertextOut(v, ct))
+        com = crypto.self_commitment(sid, self.id, bytes(self._b))
+        self.state = State.R2_MASKED_INPUT_COLLECTION
+        return [EncryptedShares(sid, self.id, com, tuple(cts)).to_bytes()]
+
+    # ------------------------------------------------------------------- R2
+
+    def _on_shares(self, msg: ShareForward) -> list[bytes]:
+        config = self.config
+        assert config is not None and self.session_id is not None and self._b is not None
+        sid = self.session_id
+        senders = [c.sender for c in msg.ciphertexts]
+        outside = [v for v in senders if v not in self._channel]
+        if outside:
+            raise _Refuse(
+                f"the forwarded ciphertexts come from clients {outside[:5]} outside the "
+                "neighbours whose adverts this client received (M_u ⊄ U1 ∩ N(u))."
+            )
+        for c in msg.ciphertexts:
+            plain = crypto.aes_gcm_decrypt(
+                self._channel[c.sender], c.ciphertext, share_aad(sid, c.sender, self.id)
+            )
+            if len(plain) != 2 * SHARE_LEN:
+                raise _Refuse(
+                    f"the share ciphertext from client {c.sender} decrypts to {len(plain)} "
+                    f"bytes, not {2 * SHARE_LEN}."
+                )
+            b_sh, sk_sh = plain[:SHARE_LEN], plain[SHARE_LEN:]
+            if not (_valid_share(b_sh) and _valid_share(sk_sh)):
+                raise _Refuse(f"the shares from client {c.sender} hold a value ≥ p.")
+            self._held[c.sender] = (b_sh, sk_sh)
+        self._masking_set = tuple(senders)
+        if len(senders) + 1 < config.t:
+            raise _Refuse(
+                f"only {len(senders)} neighbours sent shares; with this client that is "
+                f"fewer than t = {config.t} holders."
+            )
+        y = np.array(self._input, dtype=config.dtype, copy=True)
+        assert self._s_sk is not None
+        keys = [prg.derive_key(bytes(self._b), sid, "self")]
+        signs = [1]
+        for v in senders:
+            s_uv = crypto.x25519_shared(self._s_sk, self._s_pks[v])
+            keys.append(prg.derive_key(s_uv, sid, pair_purpose(self.id, v)))
+            signs.append(1 if self.id < v else -1)
+        masking.apply_masks(y, keys, signs, config.b)
+        packed = packing.pack(y, config.b)
+        index = {v: j for j, v in enumerate(self._neighbours)}
+        bitmap = encode_bitmap([index[v] for v in senders], len(self._neighbours))
+        self._input.fill(0)
+        self.state = (
+            State.R3_CONSISTENCY_CHECK if config.mode is Mode.ACTIVE else State.R4_UNMASKING
+        )
+        return [
+            MaskedInput(
+                sid, self.id, len(self._neighbours), bitmap, config.b, config.m, packed
+            ).to_bytes()
+        ]
+
+    # ------------------------------------------------------------------- R3
+
+    def _check_survivors(self, survivors: tuple[int, ...]) -> None:
+        config = self.config
+        assert config is not None
+        u3 = set(survivors)
+        if self.id not in u3:
+            raise _Refuse(f"this client ({self.id}) is absent from the survivor list.")
+        missing = [v for v in self._neighbours if v in u3 and v not in self._masking_set]
+        if missing:
+            raise _Refuse(
+                f"the survivor list names neighbours {missing[:5]} that are not in this "
+                "client's masking set (U3 ∩ N(u) ⊄ M_u)."
+            )
+        alive = 1 + sum(1 for v in self._neighbours if v in u3)
+        if alive < config.t:
+            raise _Refuse(
+                f"only {alive} of this client's holders survive, fewer than t = {config.t}."
+            )
+        if len(u3) < config.n_min:
+            raise _Refuse(
+                f"the survivor list has {len(u3)} clients, fewer than n_min = {config.n_min}."
+            )
+
+    def _on_survivors(self, msg: SurvivorRequest) -> list[bytes]:
+        assert self.session_id is not None and self._transcript_hash is not None
+        assert self._signing_key is not None and self.config is not None
+        self._check_survivors(msg.survivors)
+        bm = encode_bitmap([v - 1 for v in msg.survivors], self.config.n)
+        sig = crypto.ed25519_sign(
+            self._signing_key, crypto.survivors_message(self._transcript_hash, bm)
+        )
+        self._signed_u3 = msg.survivors
+        self.state = State.R4_UNMASKING
+        return [SurvivorSignature(self.session_id, self.id, sig).to_bytes()]
+
+    # ------------------------------------------------------------------- R4
+
+    def _on_unmask(self, msg: UnmaskRequest) -> list[bytes]:
+        config = self.config
+        assert config is not None and self.session_id is not None
+        self._check_survivors(msg.survivors)
+        u3 = set(msg.survivors)
+        owners = sorted({self.id, *self._masking_set})
+        if config.mode is Mode.ACTIVE:
+            if msg.survivors != self._signed_u3:
+                raise _Refuse(
+                    "the unmasking request's survivor list differs from the one this "
+                    "client signed."
+                )
+            assert msg.signatures is not None and self._verify_keys is not None
+            assert self._transcript_hash is not None
+            s_msg = crypto.survivors_message(
+                self._transcript_hash, encode_bitmap([v - 1 for v in msg.survivors], config.n)
+            )
+            valid: set[int] = set()
+            for entry in msg.signatures:
+                if entry.id not in u3:
+                    raise _Refuse(
+                        f"the unmasking request carries a signature of client {entry.id}, "
+                        "which is not a survivor."
+                    )
+                vk = self._verify_keys.get(entry.id)
+                if vk is None or not crypto.ed25519_verify(vk, s_msg, entry.signature):
+                    raise _Refuse(
+                        f"the survivor-list signature of client {entry.id} does not verify."
+                    )
+                valid.add(entry.id)
+            # H(v) ∩ U3 = U3 on the complete graph (the only active-mode graph).
+            answerable = []
+            for v in owners:
+                h_v = {v, *self._graph.neighbours(v)}
+                if len(valid & h_v & u3) >= config.t:
+                    answerable.append(v)
+            if not answerable:
+                raise _Refuse(
+                    f"only {len(valid)} valid survivor-list signatures, fewer than "
+                    f"t = {config.t} from any secret's holders."
+                )
+            owners = answerable
+        entries = []
+        for v in owners:
+            if v == self.id:
+                assert self._own_b_share is not None
+                entries.append(ShareEntry(v, ShareKind.SELF_MASK, self._own_b_share))
+            elif v in u3:
+                entries.append(ShareEntry(v, ShareKind.SELF_MASK, self._held[v][0]))
+            else:
+                entries.append(ShareEntry(v, ShareKind.SECRET_KEY, self._held[v][1]))
+        out = UnmaskResponse(self.session_id, self.id, tuple(entries)).to_bytes()
+        self.state = State.COMPLETED
+        self._erase()
+        return [out]
+
+    def __repr__(self) -> str:
+        extra = f", reason={self.abort_reason!r}" if self.abort_reason else ""
+        return f"Client(id={self.id}, state={self.state.value}{extra})"
+
+    # Never let key material reach logs through the default dataclass-like repr.
+    def __getstate__(self) -> Any:
+        raise TypeError("a Client holds session secrets and cannot be pickled.")

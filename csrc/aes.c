@@ -9,11 +9,13 @@
 /* Best first: secagg.prg picks the first supported entry by default. */
 const secagg_aes_impl secagg_aes_impls[] = {
 #ifdef SECAGG_HAVE_X86
-    {"vaes512", SECAGG_CPU_VAES512 | SECAGG_CPU_VAES256 | SECAGG_CPU_AESNI, secagg_ctr_vaes512},
-    {"vaes256", SECAGG_CPU_VAES256 | SECAGG_CPU_AESNI, secagg_ctr_vaes256},
-    {"aesni", SECAGG_CPU_AESNI, secagg_ctr_aesni},
+    {"vaes512", SECAGG_CPU_VAES512 | SECAGG_CPU_VAES256 | SECAGG_CPU_AESNI, secagg_ctr_vaes512,
+     secagg_aes_expand_key_aesni},
+    {"vaes256", SECAGG_CPU_VAES256 | SECAGG_CPU_AESNI, secagg_ctr_vaes256,
+     secagg_aes_expand_key_aesni},
+    {"aesni", SECAGG_CPU_AESNI, secagg_ctr_aesni, secagg_aes_expand_key_aesni},
 #endif
-    {"portable", 0, secagg_ctr_portable},
+    {"portable", 0, secagg_ctr_portable, secagg_aes_expand_key},
 };
 const int secagg_aes_nimpls = (int)(sizeof secagg_aes_impls / sizeof secagg_aes_impls[0]);
 
@@ -32,6 +34,10 @@ int secagg_impl_supported(int impl) {
 
 secagg_ctr_fn secagg_aes_kernel(int impl) {
     return secagg_impl_supported(impl) ? secagg_aes_impls[impl].ctr : NULL;
+}
+
+secagg_key_fn secagg_aes_key_setup(int impl) {
+    return secagg_impl_supported(impl) ? secagg_aes_impls[impl].setup : NULL;
 }
 
 /* Largest slice handed to a kernel in one call by the entry points. */
@@ -53,7 +59,7 @@ int secagg_keystream(int impl, const uint8_t *key, size_t keylen, const uint8_t 
     if (nblocks > 0 && hi == UINT64_MAX && lo > UINT64_MAX - (nblocks - 1)) return SECAGG_ERR_OVERFLOW;
 
     secagg_aes_key ks;
-    secagg_aes_expand_key(key, &ks);
+    secagg_aes_key_setup(impl)(key, &ks);
     size_t full = nbytes / 16;
     while (full > 0) {
         const size_t n = full < SLICE_BLOCKS ? full : SLICE_BLOCKS;

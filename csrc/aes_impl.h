@@ -31,13 +31,19 @@ enum {
 typedef void (*secagg_ctr_fn)(const secagg_aes_key *key, uint64_t hi, uint64_t lo, uint8_t *dst,
                               size_t nblocks, int op);
 
+/* Key setup of one implementation: fills the fields of secagg_aes_key its
+ * kernel reads (constant time in every implementation). */
+typedef void (*secagg_key_fn)(const uint8_t key[16], secagg_aes_key *out);
+
 typedef struct {
     const char *name;
     unsigned required_features; /* SECAGG_CPU_* bits, 0 for portable */
     secagg_ctr_fn ctr;
+    secagg_key_fn setup;
 } secagg_aes_impl;
 
-/* Constant-time key expansion (computed S-box, no tables). */
+/* Portable constant-time key expansion (computed S-box, no tables): fills rk
+ * and the bitsliced bs. */
 void secagg_aes_expand_key(const uint8_t key[16], secagg_aes_key *out);
 
 /* The implementation table (best first) and its size. */
@@ -48,11 +54,15 @@ extern const int secagg_aes_nimpls;
  * or unsupported on this CPU. */
 secagg_ctr_fn secagg_aes_kernel(int impl);
 
+/* Returns the key setup of implementation `impl` (NULL as for the kernel). */
+secagg_key_fn secagg_aes_key_setup(int impl);
+
 /* Kernels. */
 void secagg_ctr_portable(const secagg_aes_key *key, uint64_t hi, uint64_t lo, uint8_t *dst,
                          size_t nblocks, int op);
 #if defined(__x86_64__) || defined(__i386__)
 #define SECAGG_HAVE_X86 1
+void secagg_aes_expand_key_aesni(const uint8_t key[16], secagg_aes_key *out);
 void secagg_ctr_aesni(const secagg_aes_key *key, uint64_t hi, uint64_t lo, uint8_t *dst,
                       size_t nblocks, int op);
 void secagg_ctr_vaes256(const secagg_aes_key *key, uint64_t hi, uint64_t lo, uint8_t *dst,

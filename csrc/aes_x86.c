@@ -21,6 +21,33 @@
     __attribute__((target("aes,sse2,ssse3,sse4.1,avx,avx2,vaes,avx512f,avx512bw")))
 #define INLINE static inline __attribute__((always_inline))
 
+/* --- key expansion with AESKEYGENASSIST (FIPS-197 schedule, constant time) --- */
+
+T_AESNI static __m128i key_step(__m128i k, __m128i assist) {
+    assist = _mm_shuffle_epi32(assist, 0xff); /* RotWord(SubWord(w3)) ^ rcon, broadcast */
+    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+    k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+    return _mm_xor_si128(k, assist);
+}
+
+T_AESNI void secagg_aes_expand_key_aesni(const uint8_t key[16], secagg_aes_key *out) {
+    __m128i k[11];
+    k[0] = _mm_loadu_si128((const __m128i *)key);
+    /* the round constant must be an immediate, hence the unrolled list */
+    k[1] = key_step(k[0], _mm_aeskeygenassist_si128(k[0], 0x01));
+    k[2] = key_step(k[1], _mm_aeskeygenassist_si128(k[1], 0x02));
+    k[3] = key_step(k[2], _mm_aeskeygenassist_si128(k[2], 0x04));
+    k[4] = key_step(k[3], _mm_aeskeygenassist_si128(k[3], 0x08));
+    k[5] = key_step(k[4], _mm_aeskeygenassist_si128(k[4], 0x10));
+    k[6] = key_step(k[5], _mm_aeskeygenassist_si128(k[5], 0x20));
+    k[7] = key_step(k[6], _mm_aeskeygenassist_si128(k[6], 0x40));
+    k[8] = key_step(k[7], _mm_aeskeygenassist_si128(k[7], 0x80));
+    k[9] = key_step(k[8], _mm_aeskeygenassist_si128(k[8], 0x1b));
+    k[10] = key_step(k[9], _mm_aeskeygenassist_si128(k[9], 0x36));
+    for (int r = 0; r < 11; r++) _mm_storeu_si128((__m128i *)out->rk[r], k[r]);
+}
+
 /* --- single blocks with AES-NI (tails and counter-carry batches) --- */
 
 T_AESNI static __m128i ctr_block(uint64_t hi, uint64_t lo) {

@@ -102,7 +102,8 @@ int secagg_mask_apply(int impl, void *vec, size_t m, int bits, const uint8_t *ke
 
     secagg_aes_key *ks = (secagg_aes_key *)malloc(nkeys * sizeof(secagg_aes_key));
     if (!ks) return SECAGG_ERR_NOMEM;
-    for (size_t j = 0; j < nkeys; j++) secagg_aes_expand_key(keys + 16 * j, &ks[j]);
+    secagg_key_fn setup = secagg_aes_key_setup(impl);
+    for (size_t j = 0; j < nkeys; j++) setup(keys + 16 * j, &ks[j]);
 
     const int add = w == 4 ? SECAGG_OP_ADD32 : SECAGG_OP_ADD64;
     const int sub = w == 4 ? SECAGG_OP_SUB32 : SECAGG_OP_SUB64;

@@ -167,19 +167,26 @@ def vec_check(vec: object, b: int, name: str = "vec") -> None:
     _status(code, f"checking {name}", ((vec, name),), b)
 
 
-def keystream(impl: int, key: bytes, counter: bytes, nbytes: int) -> bytes:
-    """AES-128-CTR keystream of nbytes from the 16-byte big-endian counter block."""
-    out = bytearray(nbytes)
+def keystream_into(impl: int, key: bytes, counter: bytes, out: object) -> None:
+    """Fill the writable buffer ``out`` with AES-128-CTR keystream from the 16-byte
+    big-endian counter block (no allocation: for benchmarks and reused buffers)."""
+    buf = ffi.from_buffer("uint8_t[]", out, require_writable=True)
     code = lib.secagg_keystream(
         impl,
         ffi.from_buffer("uint8_t[]", key),
         len(key),
         ffi.from_buffer("uint8_t[]", counter),
         len(counter),
-        ffi.from_buffer("uint8_t[]", out, require_writable=True),
-        nbytes,
+        buf,
+        len(buf),
     )
     check_status(code, "keystream")
+
+
+def keystream(impl: int, key: bytes, counter: bytes, nbytes: int) -> bytes:
+    """AES-128-CTR keystream of nbytes from the 16-byte big-endian counter block."""
+    out = bytearray(nbytes)
+    keystream_into(impl, key, counter, out)
     return bytes(out)
 
 

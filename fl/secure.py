@@ -70,8 +70,12 @@ class ServerView:
 
     @property
     def total_time(self) -> float:
-        """Sum of the phase timings in seconds."""
-        return float(sum(self.timings.values())) if self.timings else 0.0
+        """Wall time of the session in seconds (the runner's "total", else the phase sum)."""
+        if not self.timings:
+            return 0.0
+        if "total" in self.timings:
+            return float(self.timings["total"])
+        return float(sum(self.timings.values()))
 
     def upload_bytes_per_client(self) -> float:
         """Mean bytes uploaded per client over all rounds of the session."""

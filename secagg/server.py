@@ -498,16 +498,21 @@ class Server:
         for e in msg.shares:
             self._shares.setdefault((e.id, e.kind), {})[u] = e.share
 
+    def _shortage(self, owner: int, kind: int) -> str:
+        what = "self-mask seed b" if kind == ShareKind.SELF_MASK else "masking key s^SK"
+        count = len(self._shares.get((owner, kind), {}))
+        return (
+            f"client {owner}: only {count} shares of its {what} arrived, fewer than "
+            f"t = {self.config.t}; its mask cannot be removed."
+        )
+
     def _recover(self, owner: int, kind: int) -> tuple[bytes, tuple[int, ...]]:
         t = self.config.t
         what = "self-mask seed b" if kind == ShareKind.SELF_MASK else "masking key s^SK"
         got = self._shares.get((owner, kind), {})
         xs = sorted(got)
         if len(xs) < t:
-            raise _Abort(
-                f"client {owner}: only {len(xs)} shares of its {what} arrived, fewer than "
-                f"t = {t}; its mask cannot be removed."
-            )
+            raise _Abort(self._shortage(owner, kind))
 
         def ok(secret: bytes) -> bool:
             if kind == ShareKind.SELF_MASK:
@@ -549,6 +554,19 @@ class Server:
         self_ids: list[int] = []
         pair_ids: list[int] = []
         acc = self._acc
+        needed = [(v, ShareKind.SELF_MASK) for v in self.u3] + [
+            (v, ShareKind.SECRET_KEY)
+            for v in self.u2
+            if v not in u3 and any(u in u3 for u in self.neighbours(v))
+        ]
+        short = [
+            self._shortage(v, kind)
+            for v, kind in needed
+            if len(self._shares.get((v, kind), {})) < config.t
+        ]
+        if short:
+            # Name every client whose mask cannot be removed, not only the first.
+            raise _Abort("; ".join(short))
         for v in self.u3:
             b_v, wrong = self._recover(v, ShareKind.SELF_MASK)
             if wrong:

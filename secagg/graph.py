@@ -17,19 +17,7 @@ import numpy as np
 from .config import MAX_N, Config
 from .crypto import hkdf_sha256
 from .exceptions import InvalidInputError
-
-# TEMPORARY fallback until secagg.prg (the core's AES-CTR) is committed:
-# remove this except branch as soon as the import succeeds.
-try:
-    from .prg import keystream
-except ImportError:  # pragma: no cover - transitional
-    from Crypto.Cipher import AES
-
-    def keystream(key: bytes, nbytes: int, *, counter: int = 0, impl: object = None) -> bytes:
-        """AES-128-CTR keystream (pycryptodome), same layout as secagg.prg.keystream."""
-        return AES.new(key, AES.MODE_CTR, nonce=b"", initial_value=counter).encrypt(
-            bytes(nbytes)
-        )
+from .prg import keystream
 
 __all__ = ["GRAPH_INFO", "Graph", "harary_permutation"]
 

@@ -298,43 +298,41 @@ def unpack_add(acc: object, data: bytes, b: int) -> None:
 # validated by secagg.shamir (with messages naming the values); the status
 # mapping here is the backstop for anything that reaches C anyway.
 
+import numpy as _np  # noqa: E402 - a hard dependency, kept with the section that uses it
+
+from . import exceptions as _exc  # noqa: E402
+
 
 def _shamir_status(code: int, what: str) -> None:
     """Map Shamir/Reed-Solomon status codes to the package's exceptions."""
     if code == 0:
         return
-    from .exceptions import DecodingError, MalformedMessageError, NotEnoughSharesError
-
     message = ffi.string(lib.secagg_strerror(code)).decode()
     if code == lib.SECAGG_ERR_RANGE:
-        raise MalformedMessageError(
+        raise _exc.MalformedMessageError(
             f"{what}: {message}: a share value is not below p (status {code})."
         )
     if code == lib.SECAGG_ERR_TOO_FEW:
-        raise NotEnoughSharesError(f"{what}: {message} (status {code}).")
+        raise _exc.NotEnoughSharesError(f"{what}: {message} (status {code}).")
     if code in (lib.SECAGG_ERR_DECODE, lib.SECAGG_ERR_CHUNK):
-        raise DecodingError(f"{what}: {message} (status {code}).")
+        raise _exc.DecodingError(f"{what}: {message} (status {code}).")
     check_status(code, what)
 
 
-def _u64_array(values: object, what: str) -> object:
-    import numpy as np
-
-    arr = np.ascontiguousarray(values, dtype=np.uint64)
+def _u64_array(values: object, what: str) -> _np.ndarray:
+    arr = _np.ascontiguousarray(values, dtype=_np.uint64)
     if arr.ndim != 1:
         raise InvalidInputError(f"{what} must be one-dimensional, got shape {arr.shape}.")
     return arr
 
 
-def gf61_vec(op: int, a: object, b: object | None = None) -> object:
+def gf61_vec(op: int, a: object, b: object | None = None) -> _np.ndarray:
     """Element-wise GF(2^61 - 1) operation ``op`` (``lib.SECAGG_GF61_*``) on uint64 arrays."""
-    import numpy as np
-
     aa = _u64_array(a, "a")
     bb = _u64_array(aa if b is None else b, "b")
     if bb.shape != aa.shape:
         raise InvalidInputError(f"operands differ in length: {aa.shape[0]} and {bb.shape[0]}.")
-    out = np.empty_like(aa)
+    out = _np.empty_like(aa)
     code = lib.secagg_gf61_vec(
         op,
         ffi.from_buffer("uint64_t[]", aa),
@@ -347,11 +345,9 @@ def gf61_vec(op: int, a: object, b: object | None = None) -> object:
 
 
 def shamir_split(secrets: list[bytes], t: int, xs: object, rand: bytes) -> bytes:
-    """Split ``secrets`` for holders ``xs``; returns all shares, secret by secret, holder by holder."""
-    import numpy as np
-
+    """Split ``secrets`` for holders ``xs``; all shares, secret by secret, holder by holder."""
     xa = _u64_array(xs, "xs")
-    lens = np.array([len(s) for s in secrets], dtype=np.uintp)
+    lens = _np.array([len(s) for s in secrets], dtype=_np.uintp)
     out_len = sum(int(lib.secagg_shamir_share_size(len(s))) for s in secrets) * xa.shape[0]
     out = bytearray(out_len)
     code = lib.secagg_shamir_split(
@@ -370,12 +366,10 @@ def shamir_split(secrets: list[bytes], t: int, xs: object, rand: bytes) -> bytes
     return bytes(out)
 
 
-def shamir_lagrange_at_zero(xs: object) -> object:
+def shamir_lagrange_at_zero(xs: object) -> _np.ndarray:
     """Lagrange coefficients at 0 (uint64 array) for distinct nonzero points ``xs``."""
-    import numpy as np
-
     xa = _u64_array(xs, "xs")
-    out = np.empty_like(xa)
+    out = _np.empty_like(xa)
     code = lib.secagg_shamir_lagrange_at_zero(
         ffi.from_buffer("uint64_t[]", xa),
         xa.shape[0],

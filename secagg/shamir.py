@@ -294,7 +294,8 @@ def reconstruct_many(
         )
     xa = _xs(list(xs)[:tt])
     blob = b"".join(
-        _share_blob(list(row)[:tt], xa, size, f"share of secret {i}") for i, row in enumerate(shares)
+        _share_blob(list(row)[:tt], xa, size, f"share of secret {i}")
+        for i, row in enumerate(shares)
     )
     if not shares:
         return []

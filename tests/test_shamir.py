@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import gf_reference as ref
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -20,8 +21,6 @@ from secagg.exceptions import (
     MalformedMessageError,
     NotEnoughSharesError,
 )
-
-import gf_reference as ref
 
 P = ref.P
 DATA = Path(__file__).parent / "data"
@@ -65,8 +64,11 @@ def test_field_add_sub_mul_match_reference(pairs):
     """C add, sub and mul agree with Python big-integer arithmetic mod p."""
     a = np.array([x for x, _ in pairs], dtype=np.uint64)
     b = np.array([y for _, y in pairs], dtype=np.uint64)
-    for op, fn in ((lib.SECAGG_GF61_ADD, ref.add), (lib.SECAGG_GF61_SUB, ref.sub),
-                   (lib.SECAGG_GF61_MUL, ref.mul)):
+    for op, fn in (
+        (lib.SECAGG_GF61_ADD, ref.add),
+        (lib.SECAGG_GF61_SUB, ref.sub),
+        (lib.SECAGG_GF61_MUL, ref.mul),
+    ):
         got = [int(v) for v in gf61_vec(op, a, b)]
         assert got == [fn(x, y) for x, y in pairs]
 
@@ -89,8 +91,9 @@ def test_field_reduce_any_word(values):
 @given(elements, st.integers(0, 2**64 - 1))
 def test_field_pow_matches_reference(a, e):
     """C exponentiation agrees with Python's pow(a, e, p)."""
-    got = gf61_vec(lib.SECAGG_GF61_POW, np.array([a], dtype=np.uint64),
-                   np.array([e], dtype=np.uint64))
+    got = gf61_vec(
+        lib.SECAGG_GF61_POW, np.array([a], dtype=np.uint64), np.array([e], dtype=np.uint64)
+    )
     assert int(got[0]) == pow(a, e, P)
 
 
@@ -111,7 +114,9 @@ def test_field_rejects_non_canonical_operands():
 
 
 def _load_vector_script():
-    spec = importlib.util.spec_from_file_location("make_shamir_vector", DATA / "make_shamir_vector.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_shamir_vector", DATA / "make_shamir_vector.py"
+    )
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)
@@ -155,8 +160,11 @@ def test_split_matches_reference(case):
     assert shamir.split([secret], t, xs, rand)[0] == ref.split(secret, t, xs, rand)
 
 
-@given(st.lists(st.binary(min_size=1, max_size=30), min_size=1, max_size=4),
-       st.integers(1, 5), st.data())
+@given(
+    st.lists(st.binary(min_size=1, max_size=30), min_size=1, max_size=4),
+    st.integers(1, 5),
+    st.data(),
+)
 def test_split_many_uses_one_buffer_per_secret_in_order(secrets, t, data):
     """Splitting several secrets at once equals splitting each with its own slice of rand."""
     xs = data.draw(st.lists(points, min_size=t, max_size=t + 3, unique=True))
@@ -238,8 +246,9 @@ def test_fewer_than_t_shares_fit_every_secret(case, other, data):
     assume(t >= 2)
     other = (other * 40)[: len(secret)]
     shares = shamir.split([secret], t, xs, rand)[0]
-    known = data.draw(st.lists(st.sampled_from(range(len(xs))), min_size=t - 1,
-                               max_size=t - 1, unique=True))
+    known = data.draw(
+        st.lists(st.sampled_from(range(len(xs))), min_size=t - 1, max_size=t - 1, unique=True)
+    )
     # For each chunk: the polynomial through (0, other chunk) and the t-1 known values.
     tape = b""
     for c, a0 in enumerate(ref.chunks(other)):

@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    print("Shamir secret sharing over GF(p), p = 2^61 - 1  (demo: the secret is printed on purpose)")
+    print(
+        "Shamir secret sharing over GF(p), p = 2^61 - 1  (demo: the secret is printed on purpose)"
+    )
     print(f"secret: {args.secret!r} ({length} bytes -> {chunks} chunk(s) of up to 7 bytes)")
     print(f"threshold t = {t} of n = {n} holders")
     print(

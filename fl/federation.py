@@ -451,7 +451,7 @@ def run_federated(
                     accountant.charge(dp_obj.round_rdp(len(view.survivors) - colluders))
                 else:
                     accountant.charge(dp_obj.round_rdp())
-                eps = accountant.epsilon(cfg.dp_delta)
+                eps = _epsilon(dp_obj, accountant, cfg.dp_delta)
             if the_audit is not None:
                 the_audit.add(view, audit_inputs, codec.bits)
                 rec = view.reconstructed
@@ -494,6 +494,15 @@ def run_federated(
     )
     return RunResult(
         cfg, secure, records, acc, loss, pers, final_params, the_audit,
-        accountant.epsilon(cfg.dp_delta) if accountant.rounds else None, dp_desc, session_cfg,
+        _epsilon(dp_obj, accountant, cfg.dp_delta) if accountant.rounds else None, dp_desc,
+        session_cfg,
         time.perf_counter() - start,
     )
+
+
+def _epsilon(mech: DistributedDP | LocalDP | None, acc: PrivacyAccountant, delta: float) -> float:
+    """ε so far; for local DP also capped by basic composition (rounds · ε per round)."""
+    eps = acc.epsilon(delta)
+    if isinstance(mech, LocalDP):
+        eps = min(eps, acc.rounds * mech.epsilon_per_round)
+    return eps

@@ -1,0 +1,228 @@
+"""Tests for the fl package: data, models, strategies, and secure federated training."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from fl.data import DIGITS_PATH, dirichlet_partition, load_digits, make_synthetic
+from fl.federation import FLConfig, dropout_schedule, run_federated
+from fl.models import MLP, SoftmaxRegression
+from fl.secure import PlainAggregator, SecureAggregator, build_config
+from fl.server import Server
+from fl.training import LocalConfig, Strategy
+from secagg.encoding import Layout, UpdateCodec, UpdateReusedError
+from secagg.exceptions import InvalidInputError
+
+SMALL = FLConfig(
+    n_clients=6, rounds=3, dataset="synthetic", dropout=0.2, alpha=1.0,
+    local=LocalConfig(epochs=1, batch_size=32, lr=0.3), seed=3,
+)
+
+
+def numeric_grad(model, params, x, y, eps=1e-6):
+    """Central finite differences of the loss over every parameter."""
+    out = []
+    for i, p in enumerate(params):
+        g = np.zeros_like(p)
+        it = np.nditer(p, flags=["multi_index"])
+        for _ in it:
+            idx = it.multi_index
+            plus = [q.copy() for q in params]
+            minus = [q.copy() for q in params]
+            plus[i][idx] += eps
+            minus[i][idx] -= eps
+            g[idx] = (model.loss_and_grad(plus, x, y)[0] - model.loss_and_grad(minus, x, y)[0]) / (
+                2 * eps
+            )
+        out.append(g)
+    return out
+
+
+@pytest.mark.parametrize("model", [SoftmaxRegression(5, 3), MLP(5, 3, hidden=4)])
+def test_gradients_match_finite_differences(model):
+    """Hand-written backprop agrees with central finite differences to 1e-6 relative."""
+    rng = np.random.default_rng(0)
+    params = model.init(rng)
+    params = [p + rng.normal(0, 0.3, p.shape) for p in params]
+    x, y = rng.normal(size=(7, 5)), rng.integers(0, 3, 7)
+    _, grads = model.loss_and_grad(params, x, y)
+    for g, n in zip(grads, numeric_grad(model, params, x, y), strict=True):
+        assert np.allclose(g, n, rtol=1e-5, atol=1e-7)
+
+
+def test_digits_loads_and_checksum_is_enforced(tmp_path):
+    """The vendored digits load as 1797 x 64 in [0, 1]; a modified copy is refused."""
+    d = load_digits()
+    assert d.x.shape == (1797, 64) and d.x.min() >= 0 and d.x.max() <= 1
+    assert set(np.unique(d.y).tolist()) == set(range(10))
+    bad = tmp_path / "digits.csv.gz"
+    shutil.copy(DIGITS_PATH, bad)
+    with open(bad, "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(InvalidInputError, match="SHA-256"):
+        load_digits(bad)
+    with pytest.raises(InvalidInputError, match="cannot read"):
+        load_digits(tmp_path / "missing.gz")
+
+
+def test_dirichlet_partition_is_a_seeded_partition():
+    """The split is disjoint, covers every sample, respects min_size and is seed-reproducible;
+    a small alpha skews labels more than a large one."""
+    y = load_digits().y
+    parts = dirichlet_partition(y, 10, 0.5, np.random.default_rng(1))
+    allidx = np.concatenate(parts)
+    assert np.array_equal(np.sort(allidx), np.arange(y.size))
+    assert min(p.size for p in parts) >= 10
+    again = dirichlet_partition(y, 10, 0.5, np.random.default_rng(1))
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again, strict=True))
+
+    def skew(alpha: float) -> float:
+        ps = dirichlet_partition(y, 10, alpha, np.random.default_rng(2))
+        return float(np.mean([np.bincount(y[p], minlength=10).max() / p.size for p in ps]))
+
+    assert skew(0.1) > skew(100.0)
+    with pytest.raises(InvalidInputError):
+        dirichlet_partition(y, 500, 0.5, np.random.default_rng(1))
+
+
+def test_fednova_with_equal_steps_equals_fedavg():
+    """FedNova's server step with equal local steps reduces to FedAvg's."""
+    params = [np.ones((2, 2)), np.zeros(2)]
+    delta = [np.full((2, 2), 0.3), np.full(2, -0.6)]
+    nova = Strategy("fednova", tau_max=10)
+    avg = Strategy("fedavg")
+    sent = nova.client_vector(delta, 6)
+    assert sent[-1][0] == pytest.approx(0.6)
+    for a, b in zip(nova.server_step(params, sent), avg.server_step(params, delta), strict=True):
+        assert np.allclose(a, b)
+
+
+def test_secure_fedavg_matches_plain_within_quantisation():
+    """On the same seed and survivor schedule, secure FedAvg's model equals plain
+    FedAvg's up to the quantisation error (scale 2^16: per-round error < 1e-4)."""
+    secure = run_federated(SMALL)
+    plain = run_federated(SMALL, secure=False, survivor_schedule=secure.survivor_schedule)
+    assert [r.survivor_ids for r in secure.records] == [r.survivor_ids for r in plain.records]
+    for a, b in zip(secure.params, plain.params, strict=True):
+        assert np.max(np.abs(a - b)) < 1e-3
+    assert abs(secure.final_accuracy - plain.final_accuracy) <= 0.02
+    assert secure.records[-1].upload_bytes > 0 and secure.records[-1].agg_time > 0
+
+
+def test_dropped_client_is_excluded_and_its_key_reconstructed():
+    """A client dropping before R2 is not a survivor and its pairwise key is rebuilt;
+    the audit finds the masked words uniform."""
+    cfg = replace(SMALL, n_clients=8, dropout=0.25, dropout_at="R2", rounds=3)
+    run = run_federated(cfg, audit=True)
+    for rec in run.records:
+        assert rec.aborted is None
+        assert rec.survivors + rec.dropped == cfg.session_size
+    dropped_total = sum(r.dropped for r in run.records)
+    assert dropped_total > 0
+    assert sum(len(v) for v in run.audit.pairwise.values()) == dropped_total
+    assert all(rnd == "R2" for v in run.audit.pairwise.values() for _, rnd in v)
+    _, p = run.audit.chi_square()
+    assert p > 1e-4
+    _, p_plain = run.audit.chi_square(run.audit.plain_top_counts)
+    assert p_plain < 1e-10
+
+
+@pytest.mark.parametrize("strategy", ["fedprox", "fednova"])
+def test_fedprox_and_fednova_converge(strategy):
+    """FedProx and FedNova (secure) reach 80 % accuracy on separable synthetic data."""
+    cfg = replace(SMALL, strategy=strategy, rounds=5, dropout=0.0)
+    run = run_federated(cfg)
+    assert run.final_accuracy >= 0.8
+    assert run.records[-1].loss < run.records[0].loss
+
+
+def test_encoded_updates_are_consumed_by_a_session():
+    """After one aggregation every encoded update refuses reuse."""
+    layout = Layout.of([np.zeros(4)])
+    codec = UpdateCodec(layout, 1.0, 256.0, 3)
+    cfg = build_config(3, codec.bits, codec.length, k=2)
+    agg = SecureAggregator(cfg)
+    enc = {i: codec.encode([np.full(4, 0.25 * i)], 1.0) for i in (1, 2, 3)}
+    view = agg.aggregate(enc)
+    mean, w = codec.decode_mean(view.sum)
+    assert w == 3 and np.allclose(mean[0], 0.5, atol=3 / 256)
+    with pytest.raises(UpdateReusedError):
+        agg.aggregate(enc)
+
+
+def test_aggregator_checks_ids_and_widths():
+    """Missing clients, a wrong ring width and an unknown dropout round are refused."""
+    layout = Layout.of([np.zeros(4)])
+    codec = UpdateCodec(layout, 1.0, 256.0, 3)
+    agg = SecureAggregator(build_config(3, codec.bits, codec.length, k=2))
+    with pytest.raises(InvalidInputError, match="exactly the clients"):
+        agg.aggregate({1: codec.encode([np.zeros(4)])})
+    other = UpdateCodec(layout, 1.0, 2.0**40, 3)
+    with pytest.raises(InvalidInputError, match="b ="):
+        agg.aggregate({i: other.encode([np.zeros(4)]) for i in (1, 2, 3)})
+    with pytest.raises(InvalidInputError, match="dropout entry"):
+        agg.aggregate({i: codec.encode([np.zeros(4)]) for i in (1, 2, 3)}, {2: "R9"})
+
+
+def test_server_has_no_per_client_input():
+    """The server's interface takes only a ServerView (sum) or an aggregated mean;
+    an aborted session leaves the model unchanged."""
+    public = {n for n in dir(Server) if not n.startswith("_")}
+    assert public == {"params", "broadcast", "apply_secure", "apply_mean"}
+    layout = Layout.of([np.zeros(2)])
+    codec = UpdateCodec(layout, 1.0, 16.0, 3)
+    srv = Server([np.ones(2)], Strategy(), codec)
+    from fl.secure import ServerView
+
+    aborted = ServerView(None, frozenset(), "too few survivors", {}, {}, {}, {}, None)
+    assert srv.apply_secure(aborted) is None
+    assert np.array_equal(srv.params[0], np.ones(2))
+
+
+def test_distributed_and_local_dp_runs_report_epsilon():
+    """DP runs report epsilon; distributed DP sets n_min from the calibration (n - D)."""
+    cfg = replace(SMALL, rounds=2, dropout=0.0, dp="distributed", dp_epsilon=20.0)
+    run = run_federated(cfg)
+    assert run.epsilon is not None and 0 < run.epsilon <= 20.0
+    assert run.session_config.n_min == max(run.session_config.t, 6 - int(0.2 * 6))
+    assert [r.epsilon for r in run.records] == sorted(r.epsilon for r in run.records)
+    local = run_federated(replace(cfg, dp="local", dp_epsilon=1.0))
+    assert local.epsilon == pytest.approx(2.0, rel=1e-9) or local.epsilon < 2.0
+
+
+def test_flconfig_rejects_bad_settings():
+    """Invalid federated settings raise InvalidInputError with the value named."""
+    for kwargs in (
+        {"n_clients": 2},
+        {"dropout": 1.0},
+        {"dropout_at": "R7"},
+        {"strategy": "fedsgd"},
+        {"dp": "distributed"},
+        {"dp": "local", "dp_epsilon": 1.0, "strategy": "fednova"},
+        {"sample_fraction": 0.0},
+    ):
+        with pytest.raises(InvalidInputError):
+            FLConfig(**kwargs)
+
+
+def test_dropout_schedule_and_plain_mean():
+    """The dropout schedule uses valid rounds (no R3 in semi_honest); the plain mean
+    weights by n_k over the survivors only."""
+    sched = dropout_schedule(list(range(1, 200)), 0.5, "random", "semi_honest",
+                             np.random.default_rng(0))
+    assert set(sched.values()) == {"R0", "R1", "R2", "R4"}
+    mean, total = PlainAggregator.weighted_mean(
+        {1: ([np.array([1.0])], 1.0), 2: ([np.array([4.0])], 3.0), 3: ([np.array([9.0])], 5.0)},
+        frozenset({1, 2}),
+    )
+    assert total == 4.0 and mean[0][0] == pytest.approx(13 / 4)
+
+
+def test_synthetic_data_is_seeded():
+    """The synthetic data set is reproducible from its seed."""
+    a, b = make_synthetic(seed=5), make_synthetic(seed=5)
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)

@@ -51,7 +51,7 @@ NONCE_SIZE = 32
 DIGEST_SIZE = 32
 
 
-class Mode(str, Enum):
+class Mode(str, Enum):  # noqa: UP042 - str mixin keeps str() == the plain name
     """Protocol mode; the value is the name used in configs, ``byte`` the wire code."""
 
     SEMI_HONEST = "semi_honest"
@@ -90,9 +90,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def threshold_violation(
-    n: int, t: int, k: int, c: int, n_min: int, mode: Mode
-) -> str | None:
+def threshold_violation(n: int, t: int, k: int, c: int, n_min: int, mode: Mode) -> str | None:
     """Return a sentence naming the first §6 threshold rule broken, or None.
 
     Only the graph and threshold rules (those a client policy re-checks); the
@@ -178,8 +176,7 @@ class Config:
             value = getattr(self, name)
             if not _is_int(value):
                 raise InvalidInputError(
-                    f"config field {name} must be an integer, got {type(value).__name__} "
-                    f"{value!r}."
+                    f"config field {name} must be an integer, got {type(value).__name__} {value!r}."
                 )
             object.__setattr__(self, name, int(value))
         if self.n_min is None:
@@ -194,9 +191,7 @@ class Config:
         object.__setattr__(self, "mode", Mode.parse(self.mode))
         digest = self.registry_digest
         if not isinstance(digest, (bytes, bytearray, memoryview)):
-            raise InvalidInputError(
-                f"registry_digest must be bytes, got {type(digest).__name__}."
-            )
+            raise InvalidInputError(f"registry_digest must be bytes, got {type(digest).__name__}.")
         digest = bytes(digest)
         object.__setattr__(self, "registry_digest", digest)
 
@@ -314,12 +309,8 @@ class Config:
                 f"a canonical config is {CANONICAL_SIZE} bytes, got {len(data)}."
             )
         if data[: len(CONFIG_LABEL)] != CONFIG_LABEL:
-            raise MalformedMessageError(
-                f"canonical config does not start with {CONFIG_LABEL!r}."
-            )
-        version, n, t, k, c, n_min, b, m, mode_byte = _LAYOUT.unpack_from(
-            data, len(CONFIG_LABEL)
-        )
+            raise MalformedMessageError(f"canonical config does not start with {CONFIG_LABEL!r}.")
+        version, n, t, k, c, n_min, b, m, mode_byte = _LAYOUT.unpack_from(data, len(CONFIG_LABEL))
         if version != CONFIG_VERSION:
             raise MalformedMessageError(
                 f"canonical config version must be {CONFIG_VERSION}, got {version}."
@@ -481,8 +472,7 @@ class ClientPolicy:
             )
         if config.n_min < self.min_n_min:
             raise ProtocolViolationError(
-                f"the config has n_min = {config.n_min}, below the policy minimum "
-                f"{self.min_n_min}."
+                f"the config has n_min = {config.n_min}, below the policy minimum {self.min_n_min}."
             )
         # Imported here: the planner builds Configs, so it imports this module.
         from .planner import corrupt_holders_bound, count_of

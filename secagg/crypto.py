@@ -256,9 +256,7 @@ def check_public_key(pk: bytes) -> None:
         raise ProtocolViolationError(f"an X25519 public key must be 32 bytes, got {got}.")
     u = int.from_bytes(bytes(pk), "little")
     if u >> 255:
-        raise ProtocolViolationError(
-            "X25519 public key is not canonical: its bit 255 is set."
-        )
+        raise ProtocolViolationError("X25519 public key is not canonical: its bit 255 is set.")
     if u >= _P:
         raise ProtocolViolationError(
             "X25519 public key is not canonical: its u-coordinate is >= 2^255 - 19."
@@ -427,8 +425,7 @@ def from_bitmap(data: bytes, universe: Sequence[int]) -> list[int]:
         )
     if size % 8 and data[-1] >> (size % 8):
         raise MalformedMessageError(
-            f"bitmap over {size} ids has non-zero unused bits in its last byte "
-            f"(0x{data[-1]:02x})."
+            f"bitmap over {size} ids has non-zero unused bits in its last byte (0x{data[-1]:02x})."
         )
     return [universe[j] for j in range(size) if (data[j >> 3] >> (j & 7)) & 1]
 
@@ -619,9 +616,7 @@ def get_backend(name: str) -> CryptoBackend:
         try:
             backend = CryptoBackend(_FACTORIES[name]())
         except ImportError as exc:
-            raise ImportError(
-                f"the {name!r} crypto backend is not importable here: {exc}"
-            ) from exc
+            raise ImportError(f"the {name!r} crypto backend is not importable here: {exc}") from exc
         _instances[name] = backend
     return backend
 

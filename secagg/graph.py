@@ -118,9 +118,7 @@ class Graph:
                 not 32 bytes.
         """
         if not isinstance(config, Config):
-            raise InvalidInputError(
-                f"Graph.build needs a Config, got {type(config).__name__}."
-            )
+            raise InvalidInputError(f"Graph.build needs a Config, got {type(config).__name__}.")
         sid = _check_session_id(session_id)
         if config.complete:
             return cls(config.n, config.k, list(range(1, config.n + 1)))
@@ -170,9 +168,7 @@ class Graph:
             half = self._k // 2
             # k <= n - 2, so positions p - half .. p + half are all distinct.
             result = tuple(
-                sorted(
-                    order[(p + off) % n] for off in range(-half, half + 1) if off != 0
-                )
+                sorted(order[(p + off) % n] for off in range(-half, half + 1) if off != 0)
             )
         self._cache[u] = result
         return result

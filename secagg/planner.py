@@ -77,9 +77,7 @@ class _TailTracker:
                 self.count = self._count_at(nxt)
             else:
                 K, k, cc = self.K, self.k, self.c
-                self.count = (
-                    self.count * (K - cc) * (k - cc) // (nxt * (self.N - K - k + nxt))
-                )
+                self.count = self.count * (K - cc) * (k - cc) // (nxt * (self.N - K - k + nxt))
             self.tail -= self.count
             self.c = nxt
 
@@ -194,9 +192,7 @@ class Plan:
         )
 
 
-def plan(
-    n: int, dropout: float, corrupt: float = 0.0, mode: Mode | str = Mode.SEMI_HONEST
-) -> Plan:
+def plan(n: int, dropout: float, corrupt: float = 0.0, mode: Mode | str = Mode.SEMI_HONEST) -> Plan:
     """Choose (k, t, c) for n clients, a dropout rate and a corrupt rate (PROTOCOL §6).
 
     D = floor(dropout * n) and C = floor(corrupt * n) clients, chosen at

@@ -122,7 +122,9 @@ def test_defaults_and_normalisation() -> None:
     assert cfg.n_min == 5 and type(cfg.n) is int
     assert cfg.mode is Mode.SEMI_HONEST
     assert _active().mode is Mode.ACTIVE
-    assert Config(n=10, t=5, k=8, b=32, m=1, registry_digest=bytearray(32)).registry_digest == bytes(32)
+    assert Config(
+        n=10, t=5, k=8, b=32, m=1, registry_digest=bytearray(32)
+    ).registry_digest == bytes(32)
 
 
 def test_properties() -> None:
@@ -181,11 +183,7 @@ def test_registry_vector() -> None:
 def test_canonical_layout() -> None:
     """canonical() is label ‖ u8(1) ‖ 5×u32be ‖ u8(b) ‖ u64be(m) ‖ u8(mode) ‖ digest."""
     cfg = _active(n_min=8, b=20, m=12345)
-    expect = (
-        b"secagg/v1/config"
-        + struct.pack(">B5IBQB", 1, 10, 7, 9, 3, 8, 20, 12345, 1)
-        + DIGEST
-    )
+    expect = b"secagg/v1/config" + struct.pack(">B5IBQB", 1, 10, 7, 9, 3, 8, 20, 12345, 1) + DIGEST
     assert cfg.canonical() == expect and len(expect) == CANONICAL_SIZE == 79
 
 
@@ -245,9 +243,12 @@ def test_registry_digest_checks() -> None:
     keys = {i: bytes([i]) * 32 for i in range(1, 4)}
     d = registry_digest(keys, 3)
     assert d == registry_digest(dict(reversed(list(keys.items()))), 3)
-    assert d == hashlib.sha256(
-        b"secagg/v1/registry" + b"".join(struct.pack(">I", i) + keys[i] for i in (1, 2, 3))
-    ).digest()
+    assert (
+        d
+        == hashlib.sha256(
+            b"secagg/v1/registry" + b"".join(struct.pack(">I", i) + keys[i] for i in (1, 2, 3))
+        ).digest()
+    )
     with pytest.raises(InvalidInputError, match="no verification key for id 3"):
         registry_digest({1: keys[1], 2: keys[2]}, 3)
     with pytest.raises(InvalidInputError, match="outside 1..3"):

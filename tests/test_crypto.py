@@ -104,15 +104,17 @@ def test_rfc8032_vectors(backend: crypto.CryptoBackend) -> None:
         sk, msg = bytes.fromhex(v["secret"]), bytes.fromhex(v["message"])
         assert backend.ed25519_public(sk).hex() == v["public"], v["ref"]
         assert backend.ed25519_sign(sk, msg).hex() == v["signature"], v["ref"]
-        assert backend.ed25519_verify(bytes.fromhex(v["public"]), msg, bytes.fromhex(v["signature"]))
-        assert not backend.ed25519_verify(bytes.fromhex(v["public"]), msg + b"!", bytes.fromhex(v["signature"]))
+        assert backend.ed25519_verify(
+            bytes.fromhex(v["public"]), msg, bytes.fromhex(v["signature"])
+        )
+        assert not backend.ed25519_verify(
+            bytes.fromhex(v["public"]), msg + b"!", bytes.fromhex(v["signature"])
+        )
 
 
 def test_hkdf_rfc5869_vectors() -> None:
     """hkdf_sha256 matches RFC 5869 A.1 and A.3 (empty salt and info)."""
-    okm = crypto.hkdf_sha256(
-        bytes([0x0B] * 22), bytes(range(13)), bytes(range(0xF0, 0xFA)), 42
-    )
+    okm = crypto.hkdf_sha256(bytes([0x0B] * 22), bytes(range(13)), bytes(range(0xF0, 0xFA)), 42)
     assert okm.hex() == (
         "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
     )
@@ -236,7 +238,9 @@ def test_backends_byte_identical(
     peer_pk = a.x25519_public(peer)
     assert a.x25519_shared(seed, peer_pk) == b.x25519_shared(seed, peer_pk)
     key = a.channel_key(seed, peer_pk, sid)
-    assert key == b.channel_key(seed, peer_pk, sid) == b.channel_key(peer, a.x25519_public(seed), sid)
+    assert (
+        key == b.channel_key(seed, peer_pk, sid) == b.channel_key(peer, a.x25519_public(seed), sid)
+    )
     ct = a.aes_gcm_encrypt(key, msg, aad, nonce=nonce)
     assert ct == b.aes_gcm_encrypt(key, msg, aad, nonce=nonce)
     assert len(ct) == 12 + len(msg) + 16
@@ -300,13 +304,15 @@ def test_gcm_known_answer(backend: crypto.CryptoBackend) -> None:
     out = backend.aes_gcm_encrypt(bytes(32), b"", b"", nonce=bytes(12))
     assert out[12:].hex() == "530f8afbc74536b9a963b4f1c4cb738b"
     out = backend.aes_gcm_encrypt(bytes(32), bytes(16), b"", nonce=bytes(12))
-    assert out[12:].hex() == "cea7403d4d606b6e074ec5d3baf39d18" "d0d1c8a799996bf0265b98b5d48ab919"
+    assert out[12:].hex() == "cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919"
 
 
 def test_gcm_random_nonce_and_argument_checks(backend: crypto.CryptoBackend) -> None:
     """Nonces are fresh per call; wrong key or nonce lengths are InvalidInputError."""
     key = os.urandom(32)
-    assert backend.aes_gcm_encrypt(key, b"x", b"")[:12] != backend.aes_gcm_encrypt(key, b"x", b"")[:12]
+    assert (
+        backend.aes_gcm_encrypt(key, b"x", b"")[:12] != backend.aes_gcm_encrypt(key, b"x", b"")[:12]
+    )
     with pytest.raises(InvalidInputError, match="32 bytes"):
         backend.aes_gcm_encrypt(os.urandom(16), b"x", b"")
     with pytest.raises(InvalidInputError, match="12 bytes"):
@@ -433,9 +439,10 @@ def test_message_layouts() -> None:
     t = os.urandom(32)
     assert crypto.survivors_message(t, b"\x05") == b"secagg/v1/sig/survivors" + t + b"\x05"
     assert crypto.config_message(nonce, b"cfg") == b"secagg/v1/sig/config" + nonce + b"cfg"
-    assert crypto.self_commitment(sid, 258, b_u) == hashlib.sha256(
-        b"secagg/v1/commit/self" + sid + b"\x00\x00\x01\x02" + b_u
-    ).digest()
+    assert (
+        crypto.self_commitment(sid, 258, b_u)
+        == hashlib.sha256(b"secagg/v1/commit/self" + sid + b"\x00\x00\x01\x02" + b_u).digest()
+    )
 
 
 def test_transcript_hash_sorted() -> None:
@@ -492,7 +499,7 @@ def test_bitmap_roundtrip(universe: list[int], data: st.DataObject) -> None:
 
 
 def test_bitmap_malformed() -> None:
-    """Wrong length or a set unused bit is MalformedMessageError; an unknown id InvalidInputError."""
+    """Bad length or unused bit set: MalformedMessageError; an unknown id: InvalidInputError."""
     universe = [1, 2, 3]
     with pytest.raises(MalformedMessageError, match="unused bits"):
         crypto.from_bitmap(b"\x08", universe)

@@ -155,7 +155,9 @@ def test_corrupt_holders_bound_matches_naive(n: int, data: st.DataObject, rate: 
         assert got == _naive_quantile(n - 1, corrupt, k, 41, n)[0]
 
 
-@pytest.mark.parametrize(("n", "k", "corrupt"), [(20, 16, 18), (20, 2, 18), (50, 30, 45), (9, 7, 8)])
+@pytest.mark.parametrize(
+    ("n", "k", "corrupt"), [(20, 16, 18), (20, 2, 18), (50, 30, 45), (9, 7, 8)]
+)
 def test_corrupt_bound_nearly_all_marked(n: int, k: int, corrupt: int) -> None:
     """Almost every client marked (zero pmf terms below k - (N - K)) still matches naive."""
     assert corrupt_holders_bound(n, k, corrupt) == _naive_quantile(n - 1, corrupt, k, 41, n)[0]

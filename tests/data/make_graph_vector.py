@@ -135,8 +135,15 @@ def main() -> None:
     configs = []
     for case in cases:
         canon = canonical(
-            case["n"], case["t"], case["k"], case["c"], case["n_min"],
-            case["b"], case["m"], case["mode"], case["digest"],
+            case["n"],
+            case["t"],
+            case["k"],
+            case["c"],
+            case["n_min"],
+            case["b"],
+            case["m"],
+            case["mode"],
+            case["digest"],
         )
         configs.append(
             {

@@ -40,16 +40,16 @@ int secagg_pack(const void *vec, size_t m, int bits, uint8_t *out, size_t outlen
         }
         return SECAGG_OK;
     case 32:
-        for (size_t i = 0; i < m; i++) {
-            const uint32_t v = ((const uint32_t *)vec)[i];
-            out[4 * i] = (uint8_t)v;
-            out[4 * i + 1] = (uint8_t)(v >> 8);
-            out[4 * i + 2] = (uint8_t)(v >> 16);
-            out[4 * i + 3] = (uint8_t)(v >> 24);
-        }
-        return SECAGG_OK;
     case 64:
-        for (size_t i = 0; i < m; i++) secagg_store_le64(out + 8 * i, ((const uint64_t *)vec)[i]);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* host words are already the little-endian wire layout */
+        if (m) memcpy(out, vec, outlen);
+#else
+        for (size_t i = 0; i < m; i++) {
+            const uint64_t v = word_at(vec, i, bits);
+            for (int k = 0; k < bits / 8; k++) out[(size_t)(bits / 8) * i + (size_t)k] = (uint8_t)(v >> (8 * k));
+        }
+#endif
         return SECAGG_OK;
     default:
         break;

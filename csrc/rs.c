@@ -24,9 +24,9 @@ static long poly_deg(const uint64_t *a, long cap) {
 
 /* Horner evaluation of a (degree deg) at x. */
 static uint64_t poly_eval(const uint64_t *a, long deg, uint64_t x) {
-    uint64_t acc = 0;
-    for (long k = deg; k >= 0; k--) acc = gf61_add(gf61_mul(acc, x), a[k]);
-    return acc;
+    uint64_t acc = 0; /* lazy, < 2^62 + 8 */
+    for (long k = deg; k >= 0; k--) acc = gf61_mul_lazy(acc, x) + a[k];
+    return gf61_canon(acc);
 }
 
 typedef struct {
@@ -75,8 +75,8 @@ static void rs_setup(rs_work *ws, const uint64_t *xs) {
     for (size_t i = 0; i < h; i++) {
         uint64_t d = 1;
         for (size_t j = 0; j < h; j++)
-            if (j != i) d = gf61_mul(d, gf61_sub(xs[i], xs[j]));
-        den[i] = d;
+            if (j != i) d = gf61_mul_lazy(d, xs[i] + SECAGG_GF61_P - xs[j]);
+        den[i] = gf61_canon(d);
     }
     shamir_batch_inv(den, ws->w, h);
 }
@@ -91,14 +91,42 @@ static int rs_decode_chunk(rs_work *ws, const uint64_t *xs, size_t t, uint64_t *
     uint64_t *r0 = ws->r0, *r1 = ws->r1, *v0 = ws->v0, *v1 = ws->v1, *q = ws->q;
 
     /* g1 = sum_i y_i w_i g0 / (X - x_i), by synthetic division of g0. */
+    /* Lazy arithmetic (values < 2^61 + 8) in the O(h^2) loops; one final
+     * reduction per coefficient.
+     * The quotient g0 / (X - x_i) is produced coefficient by coefficient
+     * (synthetic division, top down) and added into g1 straight away; four
+     * points at once keep four independent multiply chains in flight. */
+    const uint64_t *g0 = ws->g0;
     memset(r1, 0, (h + 1) * sizeof *r1);
-    for (size_t i = 0; i < h; i++) {
-        const uint64_t s = gf61_mul(ws->y[i], ws->w[i]);
-        if (s == 0) continue;
-        q[h - 1] = ws->g0[h];
-        for (size_t k = h - 1; k > 0; k--) q[k - 1] = gf61_add(ws->g0[k], gf61_mul(xs[i], q[k]));
-        for (size_t k = 0; k < h; k++) r1[k] = gf61_add(r1[k], gf61_mul(s, q[k]));
+    size_t i = 0;
+    for (; i + 4 <= h; i += 4) {
+        const uint64_t s0 = gf61_mul(ws->y[i], ws->w[i]), s1 = gf61_mul(ws->y[i + 1], ws->w[i + 1]);
+        const uint64_t s2 = gf61_mul(ws->y[i + 2], ws->w[i + 2]);
+        const uint64_t s3 = gf61_mul(ws->y[i + 3], ws->w[i + 3]);
+        const uint64_t x0 = xs[i], x1 = xs[i + 1], x2 = xs[i + 2], x3 = xs[i + 3];
+        uint64_t q0 = g0[h], q1 = g0[h], q2 = g0[h], q3 = g0[h]; /* coefficient k - 1 = h - 1 */
+        for (size_t k = h; k > 0; k--) {
+            if (k < h) {
+                q0 = gf61_fold64(g0[k] + gf61_mul_lazy(x0, q0));
+                q1 = gf61_fold64(g0[k] + gf61_mul_lazy(x1, q1));
+                q2 = gf61_fold64(g0[k] + gf61_mul_lazy(x2, q2));
+                q3 = gf61_fold64(g0[k] + gf61_mul_lazy(x3, q3));
+            }
+            const uint64_t sum = gf61_fold64(gf61_mul_lazy(s0, q0) + gf61_mul_lazy(s1, q1) +
+                                             gf61_mul_lazy(s2, q2) + gf61_mul_lazy(s3, q3));
+            r1[k - 1] = gf61_fold64(r1[k - 1] + sum);
+        }
     }
+    for (; i < h; i++) {
+        const uint64_t s = gf61_mul(ws->y[i], ws->w[i]);
+        const uint64_t x = xs[i];
+        uint64_t qk = g0[h];
+        for (size_t k = h; k > 0; k--) {
+            if (k < h) qk = gf61_fold64(g0[k] + gf61_mul_lazy(x, qk));
+            r1[k - 1] = gf61_fold64(r1[k - 1] + gf61_mul_lazy(s, qk));
+        }
+    }
+    for (size_t k = 0; k < h; k++) r1[k] = gf61_canon(r1[k]);
     memcpy(r0, ws->g0, (h + 1) * sizeof *r0);
     memset(v0, 0, (h + 1) * sizeof *v0);
     memset(v1, 0, (h + 1) * sizeof *v1);
@@ -148,11 +176,31 @@ static int rs_decode_chunk(rs_work *ws, const uint64_t *xs, size_t t, uint64_t *
     }
 
     /* Count disagreements; more than the bound means failure. */
+    uint8_t *mismatch = (uint8_t *)ws->v0; /* free now: h flags fit in h + 1 words */
     size_t errors = 0;
-    for (size_t i = 0; i < h; i++) errors += poly_eval(q, df, xs[i]) != ws->y[i];
+    i = 0;
+    for (; df >= 0 && i + 4 <= h; i += 4) {
+        /* Horner at four points at once (independent chains), lazily reduced. */
+        const uint64_t x0 = xs[i], x1 = xs[i + 1], x2 = xs[i + 2], x3 = xs[i + 3];
+        uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (long k = df; k >= 0; k--) {
+            a0 = gf61_mul_lazy(a0, x0) + q[k];
+            a1 = gf61_mul_lazy(a1, x1) + q[k];
+            a2 = gf61_mul_lazy(a2, x2) + q[k];
+            a3 = gf61_mul_lazy(a3, x3) + q[k];
+        }
+        mismatch[i] = gf61_canon(a0) != ws->y[i];
+        mismatch[i + 1] = gf61_canon(a1) != ws->y[i + 1];
+        mismatch[i + 2] = gf61_canon(a2) != ws->y[i + 2];
+        mismatch[i + 3] = gf61_canon(a3) != ws->y[i + 3];
+        errors += (size_t)mismatch[i] + mismatch[i + 1] + mismatch[i + 2] + mismatch[i + 3];
+    }
+    for (; i < h; i++) {
+        mismatch[i] = poly_eval(q, df, xs[i]) != ws->y[i];
+        errors += mismatch[i];
+    }
     if (errors > (h - t) / 2) return SECAGG_ERR_DECODE;
-    for (size_t i = 0; i < h; i++)
-        if (poly_eval(q, df, xs[i]) != ws->y[i]) wrong[i] = 1;
+    for (i = 0; i < h; i++) wrong[i] |= mismatch[i];
     *value = df >= 0 ? q[0] : 0;
     return SECAGG_OK;
 }

@@ -354,6 +354,17 @@ def run_federated(
     m_session = cfg.session_size
 
     layout = Layout.of(strategy.template(params))
+    # Active mode: each client holds a long-term Ed25519 signing key; a session's
+    # registry maps its session ids to the sampled clients' verification keys.
+    registry: dict[int, tuple[bytes, bytes]] = {}
+    first_digest = bytes(32)
+    if secure and cfg.mode == "active":
+        from secagg import crypto
+        from secagg.config import registry_digest
+
+        registry = {cid: crypto.ed25519_keypair() for cid in ids_all(fl_clients)}
+        first = {sid: registry[cid][1] for sid, cid in enumerate(ids_all(fl_clients)[:m_session], 1)}
+        first_digest = registry_digest(first, m_session)
     dp_obj: DistributedDP | LocalDP | None = None
     accountant = PrivacyAccountant()
     codec: UpdateCodec | None = None
@@ -367,12 +378,14 @@ def run_federated(
             session_cfg = build_config(
                 m_session, codec.bits, codec.length, mode=cfg.mode,
                 planned_dropout=cfg.planner_dropout, k=cfg.k, t=cfg.t, corrupt=cfg.corrupt,
+                registry_digest=first_digest,
             )
         else:
             # Probe the thresholds first (b and m do not affect them), then size the DP.
             probe = build_config(
                 m_session, 64, layout.size + 1, mode=cfg.mode,
                 planned_dropout=cfg.planner_dropout, k=cfg.k, t=cfg.t, corrupt=cfg.corrupt,
+                registry_digest=first_digest,
             )
             colluders = probe.c if cfg.dp_colluders is None else cfg.dp_colluders
             n_min = max(probe.t, m_session - math.floor(cfg.planner_dropout * m_session))
@@ -406,7 +419,7 @@ def run_federated(
             session_cfg = build_config(
                 m_session, codec.bits, codec.length, mode=cfg.mode,
                 planned_dropout=cfg.planner_dropout, k=cfg.k, t=cfg.t, n_min=n_min,
-                corrupt=cfg.corrupt,
+                corrupt=cfg.corrupt, registry_digest=first_digest,
             )
         aggregator = SecureAggregator(
             session_cfg, transcript="full" if audit else None, run_round=run_round
@@ -432,6 +445,16 @@ def run_federated(
 
         if secure:
             assert codec is not None and aggregator is not None
+            if registry:
+                from secagg.config import registry_digest
+
+                aggregator.signing_keys = {sid: registry[cid][0] for sid, cid in session.items()}
+                aggregator.config = replace(
+                    session_cfg,
+                    registry_digest=registry_digest(
+                        {sid: registry[cid][1] for sid, cid in session.items()}, m_session
+                    ),
+                )
             noise = dp_obj.noise_fn() if dp_obj is not None else None
             encoded = {
                 sid: fl_clients[session[sid]].encode(v, w, codec, noise)
@@ -506,3 +529,8 @@ def _epsilon(mech: DistributedDP | LocalDP | None, acc: PrivacyAccountant, delta
     if isinstance(mech, LocalDP):
         eps = min(eps, acc.rounds * mech.epsilon_per_round)
     return eps
+
+
+def ids_all(clients: Mapping[int, FLClient]) -> list[int]:
+    """Client ids in increasing order."""
+    return sorted(clients)

@@ -226,3 +226,15 @@ def test_synthetic_data_is_seeded():
     """The synthetic data set is reproducible from its seed."""
     a, b = make_synthetic(seed=5), make_synthetic(seed=5)
     assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
+
+
+def test_active_mode_with_client_sampling():
+    """Active mode (signatures, complete graph) with half the clients sampled per round:
+    each session's registry is built from the sampled clients' long-term keys."""
+    cfg = replace(SMALL, n_clients=8, sample_fraction=0.5, mode="active", rounds=2, dropout=0.0)
+    run = run_federated(cfg)
+    assert run.session_config.k == 3 and run.session_config.mode.value == "active"
+    assert all(r.aborted is None and r.survivors == 4 for r in run.records)
+    plain = run_federated(cfg, secure=False, survivor_schedule=run.survivor_schedule)
+    for a, b in zip(run.params, plain.params, strict=True):
+        assert np.max(np.abs(a - b)) < 1e-3

@@ -159,6 +159,9 @@ class Server:
         self.u1: tuple[int, ...] = ()
         self.u2: tuple[int, ...] = ()
         self.u3: tuple[int, ...] = ()
+        self._u1_set: set[int] = set()
+        self._u2_set: set[int] = set()
+        self._u3_set: set[int] = set()
         self._adverts: dict[int, KeyAdvert] = {}
         self._commitments: dict[int, bytes] = {}
         self._cts: dict[int, dict[int, bytes]] = {}
@@ -376,8 +379,9 @@ class Server:
             del self._adverts[u]
         u1 = [u for u in alive if u not in set(clash)]
         self.u1 = tuple(u1)
+        self._u1_set = set(u1)
         self._check_enough(u1, "advertised valid keys")
-        u1_set = set(u1)
+        u1_set = self._u1_set
         active = self.config.mode is Mode.ACTIVE
         if active:
             self._transcript_hash = crypto.transcript_hash(
@@ -398,7 +402,7 @@ class Server:
     # ------------------------------------------------------------------- R1
 
     def _accept_shares(self, u: int, msg: EncryptedShares) -> None:
-        u1 = set(self.u1)
+        u1 = self._u1_set
         want = [v for v in self.neighbours(u) if v in u1]
         got = [c.receiver for c in msg.ciphertexts]
         if got != want:
@@ -411,6 +415,7 @@ class Server:
 
     def _close_r1(self, alive: list[int]) -> dict[int, bytes]:
         self.u2 = tuple(alive)
+        self._u2_set = set(alive)
         self._check_enough(alive, "sent their encrypted shares")
         u2 = set(alive)
         out: dict[int, bytes] = {}
@@ -431,7 +436,7 @@ class Server:
 
     def _accept_masked(self, u: int, msg: MaskedInput) -> None:
         nbrs = self.neighbours(u)
-        u2 = set(self.u2)
+        u2 = self._u2_set
         claimed = [nbrs[j] for j in msg.masking_positions()]
         expected = [v for v in nbrs if v in u2]
         if claimed != expected:
@@ -445,6 +450,7 @@ class Server:
 
     def _close_r2(self, alive: list[int]) -> dict[int, bytes]:
         self.u3 = tuple(alive)
+        self._u3_set = set(alive)
         self._check_enough(alive, "had their masked input folded")
         self._asked = set(alive)
         if self.config.mode is Mode.ACTIVE:
@@ -483,7 +489,7 @@ class Server:
     # ------------------------------------------------------------------- R4
 
     def _accept_unmask(self, u: int, msg: UnmaskResponse) -> None:
-        u2, u3 = set(self.u2), set(self.u3)
+        u2, u3 = self._u2_set, self._u3_set
         allowed = {u} | {v for v in self.neighbours(u) if v in u2}
         for e in msg.shares:
             if e.id not in allowed:

@@ -4,7 +4,7 @@ This script is deliberately independent of ``secagg.messages``: it lays out
 every message with ``struct`` by reading the layout tables of the wire-format
 document, so a test comparing the two catches a divergence in either.
 Field values are fixed pseudo-random bytes (SHA-256 of a label) so the file is
-reproducible: ``python tests/data/gen_wire_vectors.py > tests/data/wire_vectors.json``.
+reproducible: ``python tests/data/make_wire_vectors.py > tests/data/wire_vectors.json``.
 """
 
 from __future__ import annotations

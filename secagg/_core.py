@@ -155,7 +155,8 @@ def _range_error(vec: object, b: int, name: str) -> InvalidInputError:
 def _status(code: int, what: str, ranges: tuple[tuple[object, str], ...], b: int) -> None:
     if code == lib.SECAGG_ERR_RANGE:
         for vec, name in ranges:
-            if lib.secagg_vec_check(ffi.from_buffer(vec), len(vec), b) != 0:  # type: ignore[arg-type]
+            n = len(vec)  # type: ignore[arg-type]
+            if lib.secagg_vec_check(ffi.from_buffer(vec), n, b) != 0:
                 raise _range_error(vec, b, name)
     check_status(code, what)
 
@@ -219,11 +220,11 @@ def mask_apply(impl: int, vec: object, keys: bytes, signs: bytes, b: int) -> Non
 def _addsub(fn: object, acc: object, x: object, b: int, what: str) -> None:
     check_vec(acc, b, "acc", writable=True)
     check_vec(x, b, "x")
-    if len(acc) != len(x):  # type: ignore[arg-type]
-        raise InvalidInputError(
-            f"acc and x must have the same length, got {len(acc)} and {len(x)}."  # type: ignore[arg-type]
-        )
-    code = fn(ffi.from_buffer(acc, require_writable=True), ffi.from_buffer(x), len(acc), b)  # type: ignore[operator,arg-type]
+    na, nx = len(acc), len(x)  # type: ignore[arg-type]
+    if na != nx:
+        raise InvalidInputError(f"acc and x must have the same length, got {na} and {nx}.")
+    dst = ffi.from_buffer(acc, require_writable=True)
+    code = fn(dst, ffi.from_buffer(x), na, b)  # type: ignore[operator]
     _status(code, what, ((acc, "acc"), (x, "x")), b)
 
 

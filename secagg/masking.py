@@ -75,7 +75,9 @@ def apply_masks(
             mismatched lengths of keys and signs; vec is then unchanged.
     """
     if isinstance(keys, (bytes, bytearray, str)):
-        raise InvalidInputError("keys must be a sequence of 16-byte keys, not a single bytes object.")
+        raise InvalidInputError(
+            "keys must be a sequence of 16-byte keys, not a single bytes object."
+        )
     if len(keys) != len(signs):
         raise InvalidInputError(
             f"keys and signs must have the same length, got {len(keys)} and {len(signs)}."

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from .exceptions import InvalidInputError, MalformedMessageError
+from .exceptions import InvalidInputError
 
 __all__ = ["packed_size", "pack", "unpack", "unpack_add"]
 
@@ -33,6 +33,11 @@ def _check_m(m: object) -> int:
 def _check_data(data: object) -> bytes | bytearray | memoryview:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InvalidInputError(f"data must be bytes, got {type(data).__name__}.")
+    if isinstance(data, memoryview):
+        if not data.c_contiguous:
+            raise InvalidInputError("data must be a contiguous buffer, got a strided memoryview.")
+        if data.format != "B" or data.ndim != 1:
+            data = data.cast("B")  # lengths below are in bytes
     return data
 
 
@@ -100,6 +105,3 @@ def unpack_add(acc: np.ndarray, data: bytes, b: int) -> None:
     """
     _core.unpack_add(acc, _check_data(data), b)  # type: ignore[arg-type]
 
-
-# Re-exported for callers that catch decoding failures of packed vectors.
-MalformedMessageError = MalformedMessageError

@@ -61,7 +61,8 @@ def test_apply_masks_every_bit_width_matches_reference(impl, b):
     masking.apply_masks(y, keys, signs, b, impl=impl)
     expected = [int(v) for v in x]
     for key, s in zip(keys, signs, strict=True):
-        expected = [(e + s * r) % (1 << b) for e, r in zip(expected, ref_mask(key, m, b), strict=True)]
+        mask = ref_mask(key, m, b)
+        expected = [(e + s * r) % (1 << b) for e, r in zip(expected, mask, strict=True)]
     assert [int(v) for v in y] == expected
 
 
@@ -127,7 +128,9 @@ def test_masks_cancel(b, m, nkeys, seed, impl):
     np.testing.assert_array_equal(y, x)
 
 
-@given(n=st.integers(2, 6), b=st.integers(1, 64), m=st.integers(1, 200), seed=st.integers(0, 2**32))
+@given(
+    n=st.integers(2, 6), b=st.integers(1, 64), m=st.integers(1, 200), seed=st.integers(0, 2**32)
+)
 def test_pairwise_masks_cancel_in_the_sum(n, b, m, seed):
     """With pair keys (smaller id adds, larger subtracts), the masked inputs sum to the inputs' sum."""
     rng = np.random.default_rng(seed)

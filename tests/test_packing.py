@@ -126,6 +126,15 @@ def test_unpack_add_accepts_bytearray_and_memoryview():
         np.testing.assert_array_equal(acc, np.arange(10, dtype=np.uint32))
 
 
+def test_memoryview_of_wider_items_counts_bytes():
+    """A memoryview over uint32 items is read as its bytes; a strided one is refused."""
+    data = packing.pack(np.arange(8, dtype=np.uint32), 16)
+    words = np.frombuffer(data, dtype=np.uint32)
+    np.testing.assert_array_equal(packing.unpack(memoryview(words), 8, 16), np.arange(8))
+    with pytest.raises(InvalidInputError, match="contiguous"):
+        packing.unpack(memoryview(data)[::2], 8, 8)
+
+
 def test_unpack_add_refuses_unreduced_accumulator():
     """An accumulator word >= 2^b is an argument error; nothing is added."""
     acc = np.zeros(8, dtype=np.uint32)

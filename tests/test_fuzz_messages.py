@@ -1,0 +1,438 @@
+"""Fuzzing of the wire decoders and of the server's handling of hostile input.
+
+Decoder properties: whatever bytes arrive (random, truncated, bit-flipped,
+field-mutated, extended), ``messages.decode`` and every ``from_bytes`` either
+return a message that re-encodes to exactly the same bytes or raise
+``MalformedMessageError``; never another exception.
+
+Server properties: garbage, duplicates, unknown senders and late messages
+never crash the server; the sender concerned counts as dropped and the sum
+over the remaining survivors stays exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from secagg import messages as M
+from secagg.exceptions import MalformedMessageError
+
+P = (1 << 61) - 1
+SID = hashlib.sha256(b"fuzz/session").digest()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The config attributes the decoder reads (n, k, b, m, mode)."""
+
+    n: int
+    k: int
+    b: int
+    m: int
+    mode: str
+
+    @property
+    def active(self) -> bool:
+        return self.mode == "active"
+
+
+# --------------------------------------------------------------------------
+# strategies for valid encodings
+
+
+@st.composite
+def limits(draw: st.DrawFn) -> Limits:
+    n = draw(st.integers(2, 40))
+    active = draw(st.booleans())
+    k = n - 1 if active else draw(st.integers(1, n - 1))
+    b = draw(st.integers(1, 64))
+    m = draw(st.integers(1, 48))
+    return Limits(n, k, b, m, "active" if active else "semi_honest")
+
+
+def _bytes(n: int) -> st.SearchStrategy[bytes]:
+    return st.binary(min_size=n, max_size=n)
+
+
+def _ids(
+    draw: st.DrawFn, n: int, exclude: int = 0, min_size: int = 0, max_size: int | None = None
+) -> list[int]:
+    pool = [i for i in range(1, n + 1) if i != exclude]
+    top = len(pool) if max_size is None else min(max_size, len(pool))
+    chosen = draw(st.sets(st.sampled_from(pool), min_size=min_size, max_size=top))
+    return sorted(chosen)
+
+
+def _share(draw: st.DrawFn) -> bytes:
+    vals = draw(st.lists(st.integers(0, P - 1), min_size=5, max_size=5))
+    return b"".join(v.to_bytes(8, "little") for v in vals)
+
+
+def _canonical(draw: st.DrawFn, lim: Limits) -> bytes:
+    t = draw(st.integers(0, 2**32 - 1))
+    c = draw(st.integers(0, 2**32 - 1))
+    n_min = draw(st.integers(0, 2**32 - 1))
+    digest = draw(_bytes(32))
+    return (
+        b"secagg/v1/config"
+        + struct.pack(">BIIIIIBQB", 1, lim.n, t, lim.k, c, n_min, lim.b, lim.m, int(lim.active))
+        + digest
+    )
+
+
+def _packed(draw: st.DrawFn, m: int, b: int) -> bytes:
+    value = draw(st.integers(0, (1 << (m * b)) - 1))
+    return value.to_bytes((m * b + 7) // 8, "little")
+
+
+@st.composite
+def valid_message(draw: st.DrawFn, lim: Limits) -> M.Message:
+    """Any well-formed message for the session limits ``lim``."""
+    kind = draw(st.sampled_from(sorted(M._BY_TYPE)))
+    sig = (lambda: draw(_bytes(64))) if lim.active else (lambda: None)
+    client = draw(st.integers(1, lim.n))
+    if kind == M.MsgType.CONFIG_REQUEST:
+        return M.ConfigRequest(SID, 0, _canonical(draw, lim), draw(_bytes(32)), sig())
+    if kind == M.MsgType.KEY_ADVERT:
+        return M.KeyAdvert(SID, client, draw(_bytes(32)), draw(_bytes(32)), sig())
+    if kind == M.MsgType.ADVERT_FORWARD:
+        # An active forward always carries at least the receiver's own advert.
+        ids = _ids(draw, lim.n, min_size=1 if lim.active else 0)
+        ads = tuple(M.Advert(i, draw(_bytes(32)), draw(_bytes(32)), sig()) for i in ids)
+        return M.AdvertForward(SID, 0, ads)
+    if kind == M.MsgType.ENCRYPTED_SHARES:
+        # A client writes to its k neighbours only; the session size limit says so.
+        ids = _ids(draw, lim.n, exclude=client, max_size=lim.k)
+        cts = tuple(M.CiphertextOut(i, draw(_bytes(M.CIPHERTEXT_LEN))) for i in ids)
+        return M.EncryptedShares(SID, client, draw(_bytes(32)), cts)
+    if kind == M.MsgType.SHARE_FORWARD:
+        ids = _ids(draw, lim.n, exclude=client, max_size=lim.k)
+        cts = tuple(
+            M.CiphertextIn(i, draw(_bytes(32)), draw(_bytes(M.CIPHERTEXT_LEN))) for i in ids
+        )
+        return M.ShareForward(SID, 0, cts)
+    if kind == M.MsgType.MASKED_INPUT:
+        positions = draw(st.sets(st.integers(0, lim.k - 1)))
+        bitmap = M.encode_bitmap(positions, lim.k)
+        return M.MaskedInput(SID, client, lim.k, bitmap, lim.b, lim.m, _packed(draw, lim.m, lim.b))
+    if kind in (M.MsgType.SURVIVOR_REQUEST, M.MsgType.SURVIVOR_SIGNATURE) and not lim.active:
+        kind = M.MsgType.ABORT  # R3 exists only in active mode
+    if kind == M.MsgType.SURVIVOR_REQUEST:
+        return M.SurvivorRequest(SID, 0, lim.n, tuple(_ids(draw, lim.n)))
+    if kind == M.MsgType.SURVIVOR_SIGNATURE:
+        return M.SurvivorSignature(SID, client, draw(_bytes(64)))
+    if kind == M.MsgType.UNMASK_REQUEST:
+        sigs = None
+        if lim.active:
+            sigs = tuple(M.SignatureEntry(i, draw(_bytes(64))) for i in _ids(draw, lim.n))
+        return M.UnmaskRequest(SID, 0, lim.n, tuple(_ids(draw, lim.n)), sigs)
+    if kind == M.MsgType.UNMASK_RESPONSE:
+        entries = tuple(
+            M.ShareEntry(i, draw(st.sampled_from([1, 2])), _share(draw)) for i in _ids(draw, lim.n)
+        )
+        return M.UnmaskResponse(SID, client, entries)
+    reason = draw(st.text(max_size=60))
+    return M.AbortNotice(SID, draw(st.integers(0, lim.n)), reason)
+
+
+@st.composite
+def encoded(draw: st.DrawFn) -> tuple[Limits, bytes]:
+    lim = draw(limits())
+    return lim, draw(valid_message(lim)).to_bytes()
+
+
+def _decode_all_ways(data: bytes, lim: Limits | None) -> list[M.Message]:
+    """Decode with and without the limits and through the type's own from_bytes.
+
+    Returns the messages that decoded; any exception other than
+    MalformedMessageError propagates and fails the test.
+    """
+    out = []
+    for cfg in (None, lim) if lim is not None else (None,):
+        try:
+            msg = M.decode(data, cfg)
+        except MalformedMessageError:
+            continue
+        assert type(M.decode(data, cfg)) is type(msg)
+        assert type(msg).from_bytes(data, cfg) == msg
+        out.append(msg)
+    if len(data) >= 6 and data[5] in M._BY_TYPE:
+        for cls in M._BY_TYPE.values():
+            if cls.TYPE != data[5]:
+                with pytest.raises(MalformedMessageError):
+                    cls.from_bytes(data)
+    return out
+
+
+def _canonical_or_malformed(data: bytes, lim: Limits | None) -> None:
+    """Every decoded message re-encodes to exactly the bytes it came from."""
+    for msg in _decode_all_ways(data, lim):
+        assert msg.to_bytes() == bytes(data), f"{type(msg).__name__} is not canonical"
+
+
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# --------------------------------------------------------------------------
+# decoder properties
+
+
+@FUZZ
+@given(encoded())
+def test_valid_encodings_round_trip(case: tuple[Limits, bytes]) -> None:
+    """A valid encoding decodes (with and without limits) back to the same bytes."""
+    lim, data = case
+    msgs = _decode_all_ways(data, lim)
+    assert len(msgs) == 2
+    assert all(m.to_bytes() == data for m in msgs)
+
+
+@FUZZ
+@given(st.binary(max_size=400), st.none() | limits())
+def test_random_bytes(data: bytes, lim: Limits | None) -> None:
+    """Arbitrary bytes give MalformedMessageError or a canonical message."""
+    _canonical_or_malformed(data, lim)
+
+
+@FUZZ
+@given(st.sampled_from(sorted(M._BY_TYPE)), st.integers(0, 2**32 - 1), st.binary(max_size=300),
+       st.none() | limits())
+def test_random_bodies_behind_a_valid_header(
+    mtype: int, sender: int, body: bytes, lim: Limits | None
+) -> None:
+    """A correct header followed by random bytes never escapes MalformedMessageError."""
+    data = b"SAGG" + bytes([1, mtype]) + SID + sender.to_bytes(4, "big") + body
+    _canonical_or_malformed(data, lim)
+
+
+@FUZZ
+@given(encoded(), st.data())
+def test_every_truncation_is_malformed(case: tuple[Limits, bytes], data: st.DataObject) -> None:
+    """Every proper prefix of a valid message is refused as malformed."""
+    lim, raw = case
+    cut = data.draw(st.integers(0, len(raw) - 1))
+    for cfg in (None, lim):
+        with pytest.raises(MalformedMessageError):
+            M.decode(raw[:cut], cfg)
+
+
+@FUZZ
+@given(encoded(), st.binary(min_size=1, max_size=64))
+def test_trailing_bytes_are_malformed(case: tuple[Limits, bytes], extra: bytes) -> None:
+    """A valid message with anything appended is refused as malformed."""
+    lim, raw = case
+    for cfg in (None, lim):
+        with pytest.raises(MalformedMessageError):
+            M.decode(raw + extra, cfg)
+
+
+@FUZZ
+@given(encoded(), st.data())
+def test_bit_flips(case: tuple[Limits, bytes], data: st.DataObject) -> None:
+    """One to three flipped bits give MalformedMessageError or a canonical message."""
+    lim, raw = case
+    buf = bytearray(raw)
+    for _ in range(data.draw(st.integers(1, 3))):
+        bit = data.draw(st.integers(0, 8 * len(buf) - 1))
+        buf[bit // 8] ^= 1 << (bit % 8)
+    _canonical_or_malformed(bytes(buf), lim)
+
+
+@FUZZ
+@given(encoded(), st.data())
+def test_overwritten_fields(case: tuple[Limits, bytes], data: st.DataObject) -> None:
+    """Overwriting a span with extreme or random bytes never escapes MalformedMessageError."""
+    lim, raw = case
+    start = data.draw(st.integers(0, len(raw) - 1))
+    width = data.draw(st.sampled_from([1, 2, 4, 8]))
+    fill = data.draw(
+        st.sampled_from([b"\x00", b"\xff", b"\x7f", b"\x80", b"\x01"]).map(lambda b: b * width)
+        | _bytes(width)
+    )
+    mutated = raw[:start] + fill + raw[start + width :]
+    _canonical_or_malformed(mutated, lim)
+
+
+@FUZZ
+@given(encoded(), st.data())
+def test_spliced_messages(case: tuple[Limits, bytes], data: st.DataObject) -> None:
+    """A body cut and glued to another message's header never escapes MalformedMessageError."""
+    lim, raw = case
+    other = data.draw(valid_message(lim)).to_bytes()
+    cut = data.draw(st.integers(M.HEADER_LEN, len(other)))
+    _canonical_or_malformed(raw[: M.HEADER_LEN] + other[cut:], lim)
+    _canonical_or_malformed(other[: M.HEADER_LEN] + raw[M.HEADER_LEN :], lim)
+
+
+@settings(max_examples=150, deadline=None)
+@given(encoded(), limits())
+def test_foreign_session_limits(case: tuple[Limits, bytes], other: Limits) -> None:
+    """A message built for one session config, decoded under another, is valid or malformed."""
+    _, raw = case
+    _canonical_or_malformed(raw, other)
+
+
+def _header(mtype: int, sender: int) -> bytes:
+    return b"SAGG" + bytes([1, mtype]) + SID + sender.to_bytes(4, "big")
+
+
+HOSTILE = [
+    # (description, bytes, limits or None)
+    ("empty", b"", None),
+    ("short header", b"SAGG\x01", None),
+    ("wrong magic", b"SAGH" + _header(1, 0)[4:], None),
+    ("version 2", b"SAGG\x02" + _header(1, 0)[5:], None),
+    ("unknown type 0x0b", _header(0x0B, 0), None),
+    ("unknown type 0x00", _header(0x00, 0), None),
+    ("server message from a client", _header(M.MsgType.SURVIVOR_REQUEST, 3) + b"\0\0\0\1\1", None),
+    ("client message from id 0", _header(M.MsgType.SURVIVOR_SIGNATURE, 0) + bytes(64), None),
+    ("client id above MAX_N", _header(M.MsgType.SURVIVOR_SIGNATURE, M.MAX_N + 1) + bytes(64), None),
+    (
+        "client id above n",
+        _header(M.MsgType.SURVIVOR_SIGNATURE, 6) + bytes(64),
+        Limits(5, 4, 8, 4, "active"),
+    ),
+    (
+        "huge advert count, no entries",
+        _header(M.MsgType.ADVERT_FORWARD, 0) + b"\x00\xff\xff\xff\xff",
+        None,
+    ),
+    (
+        "count within MAX_N but bytes missing",
+        _header(M.MsgType.UNMASK_RESPONSE, 1) + (M.MAX_N).to_bytes(4, "big"),
+        None,
+    ),
+    (
+        "share value equal to p",
+        _header(M.MsgType.UNMASK_RESPONSE, 1)
+        + b"\0\0\0\1"
+        + b"\0\0\0\2\1"
+        + P.to_bytes(8, "little")
+        + bytes(32),
+        None,
+    ),
+    (
+        "share kind 3",
+        _header(M.MsgType.UNMASK_RESPONSE, 1) + b"\0\0\0\1" + b"\0\0\0\2\3" + bytes(40),
+        None,
+    ),
+    (
+        "owner id 0",
+        _header(M.MsgType.UNMASK_RESPONSE, 1) + b"\0\0\0\1" + b"\0\0\0\0\1" + bytes(40),
+        None,
+    ),
+    (
+        "duplicate owner",
+        _header(M.MsgType.UNMASK_RESPONSE, 1) + b"\0\0\0\2" + (b"\0\0\0\2\1" + bytes(40)) * 2,
+        None,
+    ),
+    (
+        "ciphertext addressed to its sender",
+        _header(M.MsgType.ENCRYPTED_SHARES, 2) + bytes(32) + b"\0\0\0\1\0\0\0\2" + bytes(108),
+        None,
+    ),
+    (
+        "masked input b = 0",
+        _header(M.MsgType.MASKED_INPUT, 1) + b"\0\0\0\1\1" + b"\x00" + (1).to_bytes(8, "big"),
+        None,
+    ),
+    (
+        "masked input b = 65",
+        _header(M.MsgType.MASKED_INPUT, 1) + b"\0\0\0\1\1" + b"\x41" + (1).to_bytes(8, "big")
+        + bytes(9),
+        None,
+    ),
+    (
+        "masked input m = 2^36 (too long for one key)",
+        _header(M.MsgType.MASKED_INPUT, 1) + b"\0\0\0\1\1" + b"\x20" + (1 << 36).to_bytes(8, "big"),
+        None,
+    ),
+    (
+        "masked input padding bit set",
+        _header(M.MsgType.MASKED_INPUT, 1) + b"\0\0\0\1\1" + b"\x03" + (2).to_bytes(8, "big")
+        + b"\x40",
+        None,
+    ),
+    (
+        "masked-set bitmap unused bit set",
+        _header(M.MsgType.MASKED_INPUT, 1) + b"\0\0\0\3\x08" + b"\x08" + (1).to_bytes(8, "big")
+        + b"\x00",
+        None,
+    ),
+    (
+        "masked input m differs from the config",
+        _header(M.MsgType.MASKED_INPUT, 1) + b"\0\0\0\4\x0f" + b"\x08" + (3).to_bytes(8, "big")
+        + bytes(3),
+        Limits(5, 4, 8, 4, "semi_honest"),
+    ),
+    (
+        "survivor bitmap over another n",
+        _header(M.MsgType.UNMASK_REQUEST, 0) + b"\0\0\0\x06\x3f\x00",
+        Limits(5, 4, 8, 4, "semi_honest"),
+    ),
+    (
+        "unsigned unmask request in active mode",
+        _header(M.MsgType.UNMASK_REQUEST, 0) + b"\0\0\0\x05\x1f\x00",
+        Limits(5, 4, 8, 4, "active"),
+    ),
+    (
+        "survivor signature in semi_honest mode",
+        _header(M.MsgType.SURVIVOR_SIGNATURE, 1) + bytes(64),
+        Limits(5, 4, 8, 4, "semi_honest"),
+    ),
+    (
+        "flag byte 2",
+        _header(M.MsgType.KEY_ADVERT, 1) + bytes(64) + b"\x02",
+        None,
+    ),
+    (
+        "abort reason not UTF-8",
+        _header(M.MsgType.ABORT, 0) + b"\0\2\xc3\x28",
+        None,
+    ),
+    (
+        "abort reason longer than 1024 bytes",
+        _header(M.MsgType.ABORT, 0) + (1025).to_bytes(2, "big") + b"a" * 1025,
+        None,
+    ),
+    (
+        "config with another label",
+        _header(M.MsgType.CONFIG_REQUEST, 0) + b"secagg/v2/config" + bytes(63 + 32) + b"\0",
+        None,
+    ),
+    (
+        "message larger than the session allows",
+        _header(M.MsgType.ABORT, 0) + b"\0\0" + bytes(5000),
+        Limits(5, 4, 8, 4, "semi_honest"),
+    ),
+]
+
+
+@pytest.mark.parametrize("what,data,lim", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_messages_are_malformed(what: str, data: bytes, lim: Limits | None) -> None:
+    """Each hand-made violation of docs/wire-format.md raises MalformedMessageError."""
+    with pytest.raises(MalformedMessageError):
+        M.decode(data, lim)
+
+
+@pytest.mark.parametrize("obj", [None, "SAGG", 42, [1, 2], bytearray(3)])
+def test_non_bytes_input(obj: object) -> None:
+    """Objects that are not byte strings raise MalformedMessageError, not TypeError."""
+    with pytest.raises(MalformedMessageError):
+        M.decode(obj)  # type: ignore[arg-type]
+
+
+@settings(max_examples=100, deadline=None)
+@given(limits(), st.data())
+def test_memoryview_and_bytearray_inputs(lim: Limits, data: st.DataObject) -> None:
+    """bytearray and memoryview inputs decode to the same message as bytes."""
+    raw = data.draw(valid_message(lim)).to_bytes()
+    msg = M.decode(raw, lim)
+    assert M.decode(bytearray(raw), lim) == msg
+    assert M.decode(memoryview(raw), lim) == msg

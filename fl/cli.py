@@ -223,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plain = _run(replace(cfg, dp="none"), "plain", secure=False,
                      survivor_schedule=secure.survivor_schedule)
         runs: list[tuple[str, RunResult]] = [("secure", secure), ("plain (insecure)", plain)]
-        dp_run = None
+        dp_run = local_run = None
         if not args.no_dp_run:
             dp_cfg = replace(
                 cfg,
@@ -237,6 +237,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             dp_run = _run(dp_cfg, "secure+DP")
             runs.append((f"secure + {dp_cfg.dp} DP (eps {dp_run.epsilon:.2f})", dp_run))
+            if dp_cfg.dp == "distributed" and dp_run.epsilon is not None:
+                # The classic baseline at the same total budget: every client adds the
+                # full noise itself (epsilon per round = total / rounds).
+                local_cfg = replace(
+                    dp_cfg, dp="local", dp_noise_multiplier=None,
+                    dp_epsilon=dp_run.epsilon / dp_cfg.rounds,
+                )
+                local_run = _run(local_cfg, "secure+LDP")
+                runs.append((f"secure + local DP (eps {local_run.epsilon:.2f})", local_run))
         out.write("\nComparison (same seed, same survivor schedule)\n")
         out.write(
             f"  secure: test accuracy {secure.final_accuracy:.3f}, loss {secure.final_loss:.3f}, "
@@ -250,6 +259,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  secure + DP ({dp_run.config.rounds} rounds; {dp_run.dp_description}): test "
                 f"accuracy {dp_run.final_accuracy:.3f}, epsilon {dp_run.epsilon:.3f} at delta "
                 f"{dp_run.config.dp_delta:g}, {dp_run.wall_time:.1f}s\n"
+            )
+        if local_run is not None:
+            out.write(
+                f"  secure + local DP baseline ({local_run.dp_description}): test accuracy "
+                f"{local_run.final_accuracy:.3f}, epsilon {local_run.epsilon:.3f} at delta "
+                f"{local_run.config.dp_delta:g}, {local_run.wall_time:.1f}s\n"
             )
         from .plots import plot_accuracy, plot_round_time
 

@@ -412,7 +412,7 @@ def run_federated(
             else:
                 dp_obj = LocalDP(float(cfg.dp_epsilon or 0), l2, layout.size)
                 dp_desc = (
-                    f"local discrete Laplace, epsilon {cfg.dp_epsilon} per round per client, "
+                    f"local discrete Laplace, epsilon {cfg.dp_epsilon:.4g} per round per client, "
                     f"L2 clip {cfg.dp_clip}"
                 )
             codec = replace(base, noise_bound=dp_obj.noise_bound(m_session))

@@ -256,6 +256,14 @@ static void test_errors(void) {
     CHECK(secagg_shamir_share_size(32) == 40 && secagg_shamir_rand_size(32, 3) == 80);
     CHECK(secagg_shamir_rand_size(32, 0) == 0);
     CHECK(secagg_shamir_rand_size(SIZE_MAX, 3) == 0); /* overflow reported as 0 */
+    /* Size computations that would overflow are refused before any access. */
+    const size_t huge = SIZE_MAX;
+    CHECK(secagg_shamir_split(secret, &huge, 1, 2, xs, 3, rand, 40, out, 120) ==
+          SECAGG_ERR_OVERFLOW);
+    CHECK(secagg_shamir_reconstruct(xs, 3, 2, out, 120, SIZE_MAX / 8, 32, back, 32) ==
+          SECAGG_ERR_OVERFLOW);
+    CHECK(secagg_rs_decode(xs, SIZE_MAX / 2, 2, out, 120, 32, back, 32, wrong, 3) ==
+          SECAGG_ERR_OVERFLOW);
 }
 
 int main(void) {

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from secagg import crypto
+from secagg import crypto, packing
 from secagg import messages as M
 from secagg.client import Client
 from secagg.config import ClientPolicy, Config, Mode, registry_digest
@@ -691,3 +691,68 @@ def test_api_doc_example_runs():
     exec(compile(code, "docs/api.md", "exec"), namespace)
     assert namespace["server"].state is State.COMPLETED
     np.testing.assert_array_equal(namespace["total"], namespace["expected"])
+
+
+# ---------------------------------------------------------------- fuzzing
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rnd=st.sampled_from(["R1", "R2", "R4"]), data=st.data())
+def test_client_never_raises_on_mutated_requests(rnd, data):
+    """Any byte mutation of a request leaves the client completed or aborted, never raising."""
+    s = Session(SEMI)
+    flips = data.draw(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=3))
+
+    def mutate(d: bytes) -> bytes:
+        raw = bytearray(d)
+        for pos, x in flips:
+            raw[pos % len(raw)] ^= x
+        return bytes(raw)
+
+    # A changed request stands for a misbehaving server (the transport is
+    # authenticated): in semi_honest mode it may spoil its own sum, but the
+    # client must never raise and must end in a defined state.
+    server = s.run(to_client=only_for(rnd, 1, mutate))
+    assert server.state in (State.COMPLETED, State.ABORTED)
+    client = s.clients[1]
+    assert client.state in (State.COMPLETED, State.ABORTED) or server.state is State.ABORTED
+    if client.state is State.ABORTED:
+        assert isinstance(client.abort_reason, str) and client.abort_reason
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rnd=st.sampled_from(["R0", "R1", "R2", "R4"]), data=st.data())
+def test_server_never_raises_or_misfolds_on_mutated_replies(rnd, data):
+    """Any byte mutation of a reply drops or keeps its sender; a released sum is always exact."""
+    s = Session(SEMI)
+    flips = data.draw(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=3))
+
+    def mutate(d: bytes) -> bytes:
+        raw = bytearray(d)
+        for pos, x in flips:
+            raw[pos % len(raw)] ^= x
+        return bytes(raw)
+
+    seen: dict[str, bytes] = {}
+
+    def record(d: bytes) -> bytes:
+        seen["orig"], seen["new"] = d, mutate(d)
+        return seen["new"]
+
+    server = s.run(to_server=only_for(rnd, 2, record))
+    assert server.state in (State.COMPLETED, State.ABORTED)
+    if server.state is State.COMPLETED:
+        expected = s.expected()
+        if rnd == "R2" and 2 in server.u3:
+            # The packed payload is client 2's own contribution: a changed y_2 that
+            # still decodes is just another input (inputs are not validated), so
+            # the sum moves by exactly the change and nothing else.
+            b, m = SEMI.b, SEMI.m
+            old_y = packing.unpack(M.decode(seen["orig"]).packed, m, b).astype(np.int64)
+            new_y = packing.unpack(M.decode(seen["new"]).packed, m, b).astype(np.int64)
+            expected = ((expected.astype(np.int64) + new_y - old_y) % (1 << b)).astype(SEMI.dtype)
+        np.testing.assert_array_equal(server.result.sum, expected)

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from secagg import crypto
 from secagg.config import Config, Mode, registry_digest
 from secagg.exceptions import InvalidInputError
-from secagg.graph import Graph
 from secagg.runner import ROUNDS, RoundResult, TranscriptEntry, run_round
 
 

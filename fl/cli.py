@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from secagg.exceptions import SecAggError
 
@@ -60,13 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--clients", type=int, default=20, help="number of clients (default 20)")
     p.add_argument("--rounds", type=int, default=30, help="federated rounds (default 30)")
-    p.add_argument("--sample-fraction", type=float, default=1.0,
-                   help="fraction of clients per round (default 1.0)")
-    p.add_argument("--dropout", type=float, default=0.1,
-                   help="probability a sampled client drops in a round (default 0.1)")
-    p.add_argument("--dropout-at", default="random",
-                   choices=["random", "R0", "R1", "R2", "R3", "R4"],
-                   help="protocol round before which a dropping client stops (default: random)")
+    p.add_argument(
+        "--sample-fraction",
+        type=float,
+        default=1.0,
+        help="fraction of clients per round (default 1.0)",
+    )
+    p.add_argument(
+        "--dropout",
+        type=float,
+        default=0.1,
+        help="probability a sampled client drops in a round (default 0.1)",
+    )
+    p.add_argument(
+        "--dropout-at",
+        default="random",
+        choices=["random", "R0", "R1", "R2", "R3", "R4"],
+        help="protocol round before which a dropping client stops (default: random)",
+    )
     p.add_argument("--alpha", type=float, default=0.5, help="Dirichlet label skew (default 0.5)")
     p.add_argument("--dataset", choices=["digits", "synthetic"], default="digits")
     p.add_argument("--model", choices=["softmax", "mlp"], default="softmax")
@@ -79,23 +90,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["semi_honest", "active"], default="semi_honest")
     p.add_argument("--k", type=int, default=None, help="neighbours per client (default: planner)")
     p.add_argument("--t", type=int, default=None, help="Shamir threshold (default: planner/rule)")
-    p.add_argument("--dp", choices=["none", "local", "distributed"], default="none",
-                   help="DP of the main run (default none)")
-    p.add_argument("--dp-kind", choices=["skellam", "gaussian"], default="skellam",
-                   help="distributed DP noise (default skellam)")
-    p.add_argument("--dp-epsilon", type=float, default=None,
-                   help="epsilon target: over all rounds (distributed) or per round (local); "
-                        "default 10 for the DP run")
-    p.add_argument("--dp-noise-multiplier", type=float, default=None,
-                   help="distributed DP noise multiplier instead of an epsilon target")
+    p.add_argument(
+        "--dp",
+        choices=["none", "local", "distributed"],
+        default="none",
+        help="DP of the main run (default none)",
+    )
+    p.add_argument(
+        "--dp-kind",
+        choices=["skellam", "gaussian"],
+        default="skellam",
+        help="distributed DP noise (default skellam)",
+    )
+    p.add_argument(
+        "--dp-epsilon",
+        type=float,
+        default=None,
+        help="epsilon target: over all rounds (distributed) or per round (local); "
+        "default 10 for the DP run",
+    )
+    p.add_argument(
+        "--dp-noise-multiplier",
+        type=float,
+        default=None,
+        help="distributed DP noise multiplier instead of an epsilon target",
+    )
     p.add_argument("--dp-clip", type=float, default=0.5, help="L2 clip under DP (default 0.5)")
     p.add_argument("--dp-delta", type=float, default=1e-5, help="delta (default 1e-5)")
-    p.add_argument("--dp-rounds", type=int, default=None,
-                   help="rounds of the secure+DP comparison run (default: --rounds)")
+    p.add_argument(
+        "--dp-rounds",
+        type=int,
+        default=None,
+        help="rounds of the secure+DP comparison run (default: --rounds)",
+    )
     p.add_argument("--no-dp-run", action="store_true", help="skip the secure+DP comparison run")
     p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
-    p.add_argument("--out", type=Path, default=Path("out/demo"),
-                   help="output folder for plots (default out/demo)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out/demo"),
+        help="output folder for plots (default out/demo)",
+    )
     return p
 
 
@@ -104,19 +139,32 @@ def _config(args: argparse.Namespace) -> FLConfig:
     if args.dp != "none" and dp_eps is None and args.dp_noise_multiplier is None:
         dp_eps = 10.0
     return FLConfig(
-        n_clients=args.clients, rounds=args.rounds, sample_fraction=args.sample_fraction,
-        dropout=args.dropout, dropout_at=args.dropout_at, alpha=args.alpha,
-        dataset=args.dataset, model=args.model, hidden=args.hidden, strategy=args.strategy,
+        n_clients=args.clients,
+        rounds=args.rounds,
+        sample_fraction=args.sample_fraction,
+        dropout=args.dropout,
+        dropout_at=args.dropout_at,
+        alpha=args.alpha,
+        dataset=args.dataset,
+        model=args.model,
+        hidden=args.hidden,
+        strategy=args.strategy,
         prox_mu=args.prox_mu,
         local=LocalConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr),
-        mode=args.mode, k=args.k, t=args.t, dp=args.dp, dp_kind=args.dp_kind,
+        mode=args.mode,
+        k=args.k,
+        t=args.t,
+        dp=args.dp,
+        dp_kind=args.dp_kind,
         dp_epsilon=dp_eps,
         dp_noise_multiplier=args.dp_noise_multiplier if args.dp == "distributed" else None,
-        dp_clip=args.dp_clip, dp_delta=args.dp_delta, seed=args.seed,
+        dp_clip=args.dp_clip,
+        dp_delta=args.dp_delta,
+        seed=args.seed,
     )
 
 
-def _run(cfg: FLConfig, label: str, **kw) -> RunResult:  # type: ignore[no-untyped-def]
+def _run(cfg: FLConfig, label: str, **kw: Any) -> RunResult:
     bar = ProgressBar(cfg.rounds, label)
 
     def progress(i: int, rec: RoundRecord) -> None:
@@ -184,8 +232,10 @@ def _audit(run: RunResult, out: TextIO) -> None:
         if len(pairs) > 12:
             out.write(f"    ... and {len(pairs) - 12} more\n")
     else:
-        out.write("  reconstructed pairwise masking keys s_u^SK: none (no client dropped "
-                  "between sharing keys and sending its masked input)\n")
+        out.write(
+            "  reconstructed pairwise masking keys s_u^SK: none (no client dropped "
+            "between sharing keys and sending its masked input)\n"
+        )
     out.write("  never reconstructed: both secrets of any one client (the protocol refuses).\n")
 
 
@@ -220,8 +270,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _table(secure, out)
         _audit(secure, out)
 
-        plain = _run(replace(cfg, dp="none"), "plain", secure=False,
-                     survivor_schedule=secure.survivor_schedule)
+        plain = _run(
+            replace(cfg, dp="none"),
+            "plain",
+            secure=False,
+            survivor_schedule=secure.survivor_schedule,
+        )
         runs: list[tuple[str, RunResult]] = [("secure", secure), ("plain (insecure)", plain)]
         dp_run = local_run = None
         if not args.no_dp_run:
@@ -229,10 +283,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cfg,
                 rounds=args.dp_rounds or cfg.rounds,
                 dp="distributed" if cfg.dp == "none" else cfg.dp,
-                dp_epsilon=cfg.dp_epsilon if cfg.dp != "none" else (args.dp_epsilon or (
-                    None if args.dp_noise_multiplier else 10.0)),
-                dp_noise_multiplier=args.dp_noise_multiplier if cfg.dp in ("none", "distributed")
-                and args.dp_epsilon is None else None,
+                dp_epsilon=cfg.dp_epsilon
+                if cfg.dp != "none"
+                else (args.dp_epsilon or (None if args.dp_noise_multiplier else 10.0)),
+                dp_noise_multiplier=args.dp_noise_multiplier
+                if cfg.dp in ("none", "distributed") and args.dp_epsilon is None
+                else None,
                 strategy="fedavg" if cfg.strategy == "fednova" else cfg.strategy,
             )
             dp_run = _run(dp_cfg, "secure+DP")
@@ -241,7 +297,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # The classic baseline at the same total budget: every client adds the
                 # full noise itself (epsilon per round = total / rounds).
                 local_cfg = replace(
-                    dp_cfg, dp="local", dp_noise_multiplier=None,
+                    dp_cfg,
+                    dp="local",
+                    dp_noise_multiplier=None,
                     dp_epsilon=dp_run.epsilon / dp_cfg.rounds,
                 )
                 local_run = _run(local_cfg, "secure+LDP")

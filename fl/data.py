@@ -196,7 +196,5 @@ def make_clients(
     for cid, idx in enumerate(parts, start=1):
         idx = rng.permutation(idx)
         n_test = max(1, int(round(local_test_fraction * idx.size)))
-        clients.append(
-            ClientData(cid, train.subset(idx[n_test:]), train.subset(idx[:n_test]))
-        )
+        clients.append(ClientData(cid, train.subset(idx[n_test:]), train.subset(idx[:n_test])))
     return clients

@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -33,7 +33,14 @@ from .data import ClientData, Dataset, load_digits, make_clients, make_synthetic
 from .models import Model, Params, make_model
 from .secure import DROPOUT_ROUNDS, PlainAggregator, SecureAggregator, ServerView, build_config
 from .server import Server
-from .training import LocalConfig, Strategy, evaluate, local_train, make_strategy, personalised_accuracy
+from .training import (
+    LocalConfig,
+    Strategy,
+    evaluate,
+    local_train,
+    make_strategy,
+    personalised_accuracy,
+)
 
 __all__ = [
     "FLConfig",
@@ -131,13 +138,13 @@ class FLConfig:
                 f"dropout_at must be 'random' or one of {DROPOUT_ROUNDS}, got {self.dropout_at!r}"
             )
         if self.dataset not in ("digits", "synthetic"):
-            raise InvalidInputError(f"dataset must be 'digits' or 'synthetic', got {self.dataset!r}")
+            raise InvalidInputError(
+                f"dataset must be 'digits' or 'synthetic', got {self.dataset!r}"
+            )
         if self.mode not in ("semi_honest", "active"):
             raise InvalidInputError(f"mode must be 'semi_honest' or 'active', got {self.mode!r}")
         if self.dp not in ("none", "local", "distributed"):
-            raise InvalidInputError(
-                f"dp must be 'none', 'local' or 'distributed', got {self.dp!r}"
-            )
+            raise InvalidInputError(f"dp must be 'none', 'local' or 'distributed', got {self.dp!r}")
         if self.dp != "none":
             if self.strategy == "fednova":
                 raise InvalidInputError(
@@ -275,9 +282,9 @@ class Audit:
             self.top_counts += np.bincount((y64 >> shift).astype(np.int64), minlength=16)[:16]
             if sid in inputs:
                 x64 = np.asarray(inputs[sid]).astype(np.uint64)
-                self.plain_top_counts += np.bincount(
-                    (x64 >> shift).astype(np.int64), minlength=16
-                )[:16]
+                self.plain_top_counts += np.bincount((x64 >> shift).astype(np.int64), minlength=16)[
+                    :16
+                ]
                 xf, yf = x64.astype(np.float64), y64.astype(np.float64)
                 if xf.std() > 0 and yf.std() > 0:
                     corr = abs(float(np.corrcoef(xf, yf)[0, 1]))
@@ -363,7 +370,9 @@ def run_federated(
         from secagg.config import registry_digest
 
         registry = {cid: crypto.ed25519_keypair() for cid in ids_all(fl_clients)}
-        first = {sid: registry[cid][1] for sid, cid in enumerate(ids_all(fl_clients)[:m_session], 1)}
+        first = {
+            sid: registry[cid][1] for sid, cid in enumerate(ids_all(fl_clients)[:m_session], 1)
+        }
         first_digest = registry_digest(first, m_session)
     dp_obj: DistributedDP | LocalDP | None = None
     accountant = PrivacyAccountant()
@@ -376,15 +385,27 @@ def run_federated(
         if cfg.dp == "none":
             codec = UpdateCodec(layout, cfg.clip, cfg.scale, m_session, max_weight=max_n)
             session_cfg = build_config(
-                m_session, codec.bits, codec.length, mode=cfg.mode,
-                planned_dropout=cfg.planner_dropout, k=cfg.k, t=cfg.t, corrupt=cfg.corrupt,
+                m_session,
+                codec.bits,
+                codec.length,
+                mode=cfg.mode,
+                planned_dropout=cfg.planner_dropout,
+                k=cfg.k,
+                t=cfg.t,
+                corrupt=cfg.corrupt,
                 registry_digest=first_digest,
             )
         else:
             # Probe the thresholds first (b and m do not affect them), then size the DP.
             probe = build_config(
-                m_session, 64, layout.size + 1, mode=cfg.mode,
-                planned_dropout=cfg.planner_dropout, k=cfg.k, t=cfg.t, corrupt=cfg.corrupt,
+                m_session,
+                64,
+                layout.size + 1,
+                mode=cfg.mode,
+                planned_dropout=cfg.planner_dropout,
+                k=cfg.k,
+                t=cfg.t,
+                corrupt=cfg.corrupt,
                 registry_digest=first_digest,
             )
             colluders = probe.c if cfg.dp_colluders is None else cfg.dp_colluders
@@ -393,15 +414,27 @@ def run_federated(
             base = UpdateCodec(layout, cfg.dp_clip, dp_scale, m_session, l2_clip=cfg.dp_clip)
             l2 = float(base.rounded_l2_bound or 0.0)
             if cfg.dp == "distributed":
-                kind = "gaussian" if cfg.dp_kind == "gaussian" else "skellam"
+                kind: Literal["skellam", "gaussian"] = (
+                    "gaussian" if cfg.dp_kind == "gaussian" else "skellam"
+                )
                 if cfg.dp_epsilon is not None:
                     dp_obj = DistributedDP.calibrate(
-                        cfg.dp_epsilon, cfg.dp_delta, cfg.rounds, kind=kind, l2_sensitivity=l2,
-                        dim=layout.size, n_min=n_min, colluders=colluders,
+                        cfg.dp_epsilon,
+                        cfg.dp_delta,
+                        cfg.rounds,
+                        kind=kind,
+                        l2_sensitivity=l2,
+                        dim=layout.size,
+                        n_min=n_min,
+                        colluders=colluders,
                     )
                 else:
                     dp_obj = DistributedDP(
-                        kind, float(cfg.dp_noise_multiplier or 0), l2, layout.size, n_min,
+                        kind,
+                        float(cfg.dp_noise_multiplier or 0),
+                        l2,
+                        layout.size,
+                        n_min,
                         colluders,
                     )
                 dp_desc = (
@@ -417,9 +450,16 @@ def run_federated(
                 )
             codec = replace(base, noise_bound=dp_obj.noise_bound(m_session))
             session_cfg = build_config(
-                m_session, codec.bits, codec.length, mode=cfg.mode,
-                planned_dropout=cfg.planner_dropout, k=cfg.k, t=cfg.t, n_min=n_min,
-                corrupt=cfg.corrupt, registry_digest=first_digest,
+                m_session,
+                codec.bits,
+                codec.length,
+                mode=cfg.mode,
+                planned_dropout=cfg.planner_dropout,
+                k=cfg.k,
+                t=cfg.t,
+                n_min=n_min,
+                corrupt=cfg.corrupt,
+                registry_digest=first_digest,
             )
         aggregator = SecureAggregator(
             session_cfg, transcript="full" if audit else None, run_round=run_round
@@ -448,6 +488,7 @@ def run_federated(
             if registry:
                 from secagg.config import registry_digest
 
+                assert session_cfg is not None
                 aggregator.signing_keys = {sid: registry[cid][0] for sid, cid in session.items()}
                 aggregator.config = replace(
                     session_cfg,
@@ -502,7 +543,16 @@ def run_federated(
             clipped, eps = 0.0, None
         acc, loss = evaluate(model, server.params, test)
         rec_ = RoundRecord(
-            r + 1, acc, loss, len(survivors), n_dropped, agg_time, upload, clipped, aborted, eps,
+            r + 1,
+            acc,
+            loss,
+            len(survivors),
+            n_dropped,
+            agg_time,
+            upload,
+            clipped,
+            aborted,
+            eps,
             frozenset(survivors),
         )
         records.append(rec_)
@@ -512,12 +562,24 @@ def run_federated(
     final_params = server.params
     acc, loss = evaluate(model, final_params, test)
     pers = personalised_accuracy(
-        model, final_params, clients, cfg.local, np.random.default_rng([cfg.seed, 5]),
+        model,
+        final_params,
+        clients,
+        cfg.local,
+        np.random.default_rng([cfg.seed, 5]),
         cfg.personalise_steps,
     )
     return RunResult(
-        cfg, secure, records, acc, loss, pers, final_params, the_audit,
-        _epsilon(dp_obj, accountant, cfg.dp_delta) if accountant.rounds else None, dp_desc,
+        cfg,
+        secure,
+        records,
+        acc,
+        loss,
+        pers,
+        final_params,
+        the_audit,
+        _epsilon(dp_obj, accountant, cfg.dp_delta) if accountant.rounds else None,
+        dp_desc,
         session_cfg,
         time.perf_counter() - start,
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .federation import RunResult
 
 __all__ = ["plot_accuracy", "plot_round_time"]
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,9 +26,15 @@ def plot_accuracy(runs: Sequence[tuple[str, RunResult]], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     # The plain baseline is dashed: it usually lies exactly on the secure curve.
     for label, run in runs:
-        ax.plot([r.round for r in run.records], [r.accuracy for r in run.records], label=label,
-                marker="o", markersize=2.5, linewidth=1.3,
-                linestyle="--" if not run.secure else "-")
+        ax.plot(
+            [r.round for r in run.records],
+            [r.accuracy for r in run.records],
+            label=label,
+            marker="o",
+            markersize=2.5,
+            linewidth=1.3,
+            linestyle="--" if not run.secure else "-",
+        )
     ax.set_xlabel("round")
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
@@ -45,8 +52,14 @@ def plot_round_time(runs: Sequence[tuple[str, RunResult]], path: Path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, run in runs:
-        ax.plot([r.round for r in run.records], [1000 * r.agg_time for r in run.records],
-                label=label, marker="o", markersize=2.5, linewidth=1.3)
+        ax.plot(
+            [r.round for r in run.records],
+            [1000 * r.agg_time for r in run.records],
+            label=label,
+            marker="o",
+            markersize=2.5,
+            linewidth=1.3,
+        )
     ax.set_xlabel("round")
     ax.set_ylabel("aggregation time per round (ms)")
     ax.set_yscale("log")

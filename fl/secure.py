@@ -107,21 +107,39 @@ def build_config(
     Raises:
         InvalidInputError: If the planner or the Config refuses the parameters.
     """
-    from secagg.config import Config
+    from secagg.config import Config, Mode
     from secagg.planner import plan
 
     if k is None:
         p = plan(n, planned_dropout, corrupt, mode)
         if t is not None:
-            return Config(n=n, t=t, k=p.k, b=bits, m=length, c=p.c, n_min=n_min, mode=mode,
-                          registry_digest=registry_digest)
+            return Config(
+                n=n,
+                t=t,
+                k=p.k,
+                b=bits,
+                m=length,
+                c=p.c,
+                n_min=n_min,
+                mode=Mode.parse(mode),
+                registry_digest=registry_digest,
+            )
         return p.config(bits, length, n_min=n_min, registry_digest=registry_digest)
     c = math.floor(corrupt * n)
     if t is None:
         h = k + 1
         t = max(c + 1, k // 2 + 1) if mode == "semi_honest" else (h + c) // 2 + 1
-    return Config(n=n, t=t, k=k, b=bits, m=length, c=c, n_min=n_min, mode=mode,
-                  registry_digest=registry_digest)
+    return Config(
+        n=n,
+        t=t,
+        k=k,
+        b=bits,
+        m=length,
+        c=c,
+        n_min=n_min,
+        mode=Mode.parse(mode),
+        registry_digest=registry_digest,
+    )
 
 
 RunRound = Callable[..., Any]
@@ -247,7 +265,9 @@ class PlainAggregator:
                 f"survivors with total weight {total}"
             )
         n_arrays = len(chosen[0][0])
-        mean = [sum(w * u[i] for u, w in chosen) / total for i in range(n_arrays)]
+        mean: Params = [
+            np.sum([w * u[i] for u, w in chosen], axis=0) / total for i in range(n_arrays)
+        ]
         return mean, total
 
 

@@ -29,7 +29,9 @@ class Server:
         codec: The public encoder shared with clients (secure path).
     """
 
-    def __init__(self, params: Params, strategy: Strategy, codec: UpdateCodec | None = None) -> None:
+    def __init__(
+        self, params: Params, strategy: Strategy, codec: UpdateCodec | None = None
+    ) -> None:
         self._params = [p.copy() for p in params]
         self.strategy = strategy
         self.codec = codec

@@ -86,7 +86,7 @@ def local_train(
     """
     anchor = [p.copy() for p in params]
     w = [p.copy() for p in params]
-    steps, last_losses = 0, []
+    steps, last_losses = 0, list[float]()
     for _epoch in range(cfg.epochs if epochs is None else epochs):
         order = rng.permutation(len(data))
         last_losses = []

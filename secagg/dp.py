@@ -254,9 +254,7 @@ def l1_bound_from_l2(l2: float, d: int) -> float:
     return min(math.sqrt(d) * l2, l2 * l2)
 
 
-def skellam_rdp(
-    orders: Sequence[float], variance: float, l1: float, l2: float
-) -> np.ndarray:
+def skellam_rdp(orders: Sequence[float], variance: float, l1: float, l2: float) -> np.ndarray:
     """RDP of adding symmetric Skellam noise of the given variance per coordinate.
 
     Agarwal, Kairouz and Liu (2021), Theorem 3.5, with μ the variance of the
@@ -324,7 +322,9 @@ def pure_dp_rdp(orders: Sequence[float], epsilon: float) -> np.ndarray:
     return np.array([min(e, a * e * e / 2) for a in orders])
 
 
-def epsilon_from_rdp(orders: Sequence[float], rdp: Sequence[float], delta: float) -> float:
+def epsilon_from_rdp(
+    orders: Sequence[float], rdp: Sequence[float] | np.ndarray, delta: float
+) -> float:
     """Convert an RDP curve to ε at ``delta`` (dp-accounting's conversion).
 
     Raises:
@@ -437,8 +437,10 @@ class DistributedDP:
         if self.kind == "skellam":
             return sample_skellam(v / 2, size, rng)
         if rng is not None:  # tests: a reproducible integer source
+
             def randbelow(k: int) -> int:
                 return int(rng.integers(0, k)) if k < 2**63 else secrets.randbelow(k)
+
             return sample_discrete_gaussian(v, size, randbelow)
         return sample_discrete_gaussian(v, size)
 

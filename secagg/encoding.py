@@ -538,7 +538,9 @@ class UpdateCodec:
         """
         c = l2_clip * self.scale
         d = self.layout.size
-        prob = math.sqrt(c * c + d / 4 + math.sqrt(2 * math.log(1 / self.beta)) * (c + math.sqrt(d) / 2))
+        prob = math.sqrt(
+            c * c + d / 4 + math.sqrt(2 * math.log(1 / self.beta)) * (c + math.sqrt(d) / 2)
+        )
         return min(prob, c + math.sqrt(d))
 
     @property
@@ -612,8 +614,9 @@ class UpdateCodec:
             data = data + extra.astype(np.int64)
         wslot = stochastic_round(np.array([float(weight) * self.weight_scale]), gen)
         ints = np.concatenate([data, wslot])
-        return EncodedUpdate(to_ring(ints, self.bits), self.bits, float(weight),
-                             q.clipped_fraction, q.norm_clipped)
+        return EncodedUpdate(
+            to_ring(ints, self.bits), self.bits, float(weight), q.clipped_fraction, q.norm_clipped
+        )
 
     def decode_sum(self, words: np.ndarray) -> tuple[np.ndarray, float]:
         """Decode a ring sum into ``(sum of w*x as a flat float64 vector, sum of w)``.

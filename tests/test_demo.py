@@ -43,9 +43,26 @@ def test_demo_module_entry_point(tmp_path):
     """``python -m fl`` works as a module (subprocess), FedNova and the MLP included."""
     out = tmp_path / "o"
     proc = subprocess.run(
-        [sys.executable, "-m", "fl", "--clients", "4", "--rounds", "2", "--model", "mlp",
-         "--strategy", "fednova", "--no-dp-run", "--out", str(out)],
-        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1],
+        [
+            sys.executable,
+            "-m",
+            "fl",
+            "--clients",
+            "4",
+            "--rounds",
+            "2",
+            "--model",
+            "mlp",
+            "--strategy",
+            "fednova",
+            "--no-dp-run",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
     )
     assert proc.returncode == 0, proc.stderr
     assert LAST_LINE.match(proc.stdout.strip().splitlines()[-1])

@@ -100,6 +100,7 @@ def test_skellam_approaches_gaussian_for_large_variance():
 @pytest.mark.parametrize("kind", ["skellam", "gaussian"])
 def test_accounting_monotone_in_noise_and_rounds(kind):
     """Epsilon falls as the noise multiplier grows and rises with the number of rounds."""
+
     def eps(z: float, rounds: int) -> float:
         return dp.DistributedDP(kind, z, 200.0, 100, 10).epsilon(rounds, 1e-5)
 
@@ -161,8 +162,14 @@ def test_noise_stays_within_ring_headroom():
 )
 def test_distributed_dp_validation(kwargs):
     """Bad mechanism parameters raise InvalidInputError."""
-    base = {"kind": "skellam", "noise_multiplier": 1.0, "l2_sensitivity": 1.0, "dim": 4,
-            "n_min": 3, "colluders": 0}
+    base = {
+        "kind": "skellam",
+        "noise_multiplier": 1.0,
+        "l2_sensitivity": 1.0,
+        "dim": 4,
+        "n_min": 3,
+        "colluders": 0,
+    }
     base.update(kwargs)
     with pytest.raises(InvalidInputError):
         dp.DistributedDP(**base)

@@ -18,8 +18,13 @@ from secagg.encoding import Layout, UpdateCodec, UpdateReusedError
 from secagg.exceptions import InvalidInputError
 
 SMALL = FLConfig(
-    n_clients=6, rounds=3, dataset="synthetic", dropout=0.2, alpha=1.0,
-    local=LocalConfig(epochs=1, batch_size=32, lr=0.3), seed=3,
+    n_clients=6,
+    rounds=3,
+    dataset="synthetic",
+    dropout=0.2,
+    alpha=1.0,
+    local=LocalConfig(epochs=1, batch_size=32, lr=0.3),
+    seed=3,
 )
 
 
@@ -212,8 +217,9 @@ def test_flconfig_rejects_bad_settings():
 def test_dropout_schedule_and_plain_mean():
     """The dropout schedule uses valid rounds (no R3 in semi_honest); the plain mean
     weights by n_k over the survivors only."""
-    sched = dropout_schedule(list(range(1, 200)), 0.5, "random", "semi_honest",
-                             np.random.default_rng(0))
+    sched = dropout_schedule(
+        list(range(1, 200)), 0.5, "random", "semi_honest", np.random.default_rng(0)
+    )
     assert set(sched.values()) == {"R0", "R1", "R2", "R4"}
     mean, total = PlainAggregator.weighted_mean(
         {1: ([np.array([1.0])], 1.0), 2: ([np.array([4.0])], 3.0), 3: ([np.array([9.0])], 5.0)},

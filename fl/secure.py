@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from secagg.encoding import EncodedUpdate, UpdateCodec
+from secagg.encoding import EncodedUpdate, UpdateCodec, UpdateReusedError
 from secagg.exceptions import InvalidInputError
 
 from .models import Params
@@ -211,14 +211,20 @@ class SecureAggregator:
                     f"dropout entry {cid}: {rnd!r} needs a client id in 1..{cfg.n} and a round "
                     f"in {DROPOUT_ROUNDS}"
                 )
-        inputs: dict[int, np.ndarray] = {}
+        # Validate everything before consuming anything: a refused call leaves the
+        # encoded updates unused.
         for cid, enc in encoded.items():
             if enc.bits != cfg.b or enc.length != cfg.m:
                 raise InvalidInputError(
                     f"client {cid}'s update has b = {enc.bits}, length {enc.length}; the session "
                     f"needs b = {cfg.b}, m = {cfg.m}"
                 )
-            inputs[cid] = enc.take()
+            if enc.used:
+                raise UpdateReusedError(
+                    f"client {cid}'s encoded update was already submitted to a session; "
+                    "a retried round must re-encode it"
+                )
+        inputs = {cid: enc.take() for cid, enc in encoded.items()}
         if observer is not None:
             observer({cid: w.copy() for cid, w in inputs.items()})
         kwargs: dict[str, Any] = {"dropouts": dropouts, "transcript": self.transcript}

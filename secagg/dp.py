@@ -436,7 +436,9 @@ class DistributedDP:
         v = self.per_client_variance
         if self.kind == "skellam":
             return sample_skellam(v / 2, size, rng)
-        if rng is not None:  # tests: a reproducible integer source
+        if rng is not None:
+            # Uniform integers from the given generator (CSPRNG-seeded by the
+            # encoder unless a test injects a seeded one); the law stays exact.
 
             def randbelow(k: int) -> int:
                 return int(rng.integers(0, k)) if k < 2**63 else secrets.randbelow(k)

@@ -244,3 +244,30 @@ def test_active_mode_with_client_sampling():
     plain = run_federated(cfg, secure=False, survivor_schedule=run.survivor_schedule)
     for a, b in zip(run.params, plain.params, strict=True):
         assert np.max(np.abs(a - b)) < 1e-3
+
+
+def test_distributed_discrete_gaussian_run():
+    """Distributed DP with the exact discrete Gaussian sampler trains and reports epsilon."""
+    cfg = replace(
+        SMALL,
+        rounds=2,
+        dropout=0.0,
+        dp="distributed",
+        dp_kind="gaussian",
+        dp_noise_multiplier=1.0,
+    )
+    run = run_federated(cfg)
+    assert "gaussian" in (run.dp_description or "")
+    assert run.epsilon is not None and run.epsilon > 0
+
+
+def test_refused_session_consumes_nothing():
+    """A session refused because one update was already used leaves the others unused."""
+    layout = Layout.of([np.zeros(4)])
+    codec = UpdateCodec(layout, 1.0, 256.0, 3)
+    agg = SecureAggregator(build_config(3, codec.bits, codec.length, k=2))
+    enc = {i: codec.encode([np.zeros(4)]) for i in (1, 2, 3)}
+    enc[3].take()
+    with pytest.raises(UpdateReusedError):
+        agg.aggregate(enc)
+    assert not enc[1].used and not enc[2].used

@@ -410,6 +410,10 @@ def run_federated(
             )
             colluders = probe.c if cfg.dp_colluders is None else cfg.dp_colluders
             n_min = max(probe.t, m_session - math.floor(cfg.planner_dropout * m_session))
+            # PROTOCOL.md §11: semi_honest releases need n_min survivors, so noise is
+            # calibrated to n_min - colluders; an active server may pick U3 with only
+            # t - c honest clients guaranteed, so there the floor is t (minus colluders).
+            floor = n_min if cfg.mode == "semi_honest" else probe.t
             dp_scale = 2.0**12 / cfg.dp_clip
             base = UpdateCodec(layout, cfg.dp_clip, dp_scale, m_session, l2_clip=cfg.dp_clip)
             l2 = float(base.rounded_l2_bound or 0.0)
@@ -425,7 +429,7 @@ def run_federated(
                         kind=kind,
                         l2_sensitivity=l2,
                         dim=layout.size,
-                        n_min=n_min,
+                        n_min=floor,
                         colluders=colluders,
                     )
                 else:
@@ -434,13 +438,14 @@ def run_federated(
                         float(cfg.dp_noise_multiplier or 0),
                         l2,
                         layout.size,
-                        n_min,
+                        floor,
                         colluders,
                     )
                 dp_desc = (
                     f"distributed {kind}, noise multiplier {dp_obj.noise_multiplier:.3f}, "
-                    f"L2 clip {cfg.dp_clip}, calibrated to n_min - colluders = "
-                    f"{n_min} - {colluders}, delta {cfg.dp_delta:g}, no sampling amplification"
+                    f"L2 clip {cfg.dp_clip}, calibrated to "
+                    f"{'n_min' if cfg.mode == 'semi_honest' else 't'} - colluders = "
+                    f"{floor} - {colluders}, delta {cfg.dp_delta:g}, no sampling amplification"
                 )
             else:
                 dp_obj = LocalDP(float(cfg.dp_epsilon or 0), l2, layout.size)

@@ -44,9 +44,7 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def best_time(
-    fn: Callable[[], object], repeat: int, min_time: float = 0.02
-) -> tuple[float, float]:
+def best_time(fn: Callable[[], object], repeat: int, min_time: float = 0.02) -> tuple[float, float]:
     """Best (CPU seconds, wall seconds) of one call to fn over ``repeat`` rounds; each
     round loops until ``min_time`` of wall time has passed, averaging short calls."""
     best_cpu = best_wall = float("inf")
@@ -67,8 +65,12 @@ def best_time(
 def rates(nbytes: int, times: tuple[float, float]) -> dict[str, float]:
     """GB/s per CPU second and per wall second."""
     cpu, wall = times
-    return {"seconds_cpu": cpu, "seconds_wall": wall, "gb_per_s": nbytes / cpu / 1e9,
-            "gb_per_s_wall": nbytes / wall / 1e9}
+    return {
+        "seconds_cpu": cpu,
+        "seconds_wall": wall,
+        "gb_per_s": nbytes / cpu / 1e9,
+        "gb_per_s_wall": nbytes / wall / 1e9,
+    }
 
 
 def emit(record: dict[str, object]) -> None:
@@ -106,8 +108,16 @@ def bench_masking(impl: str, m: int, nkeys: int, b: int, repeat: int) -> dict[st
     signs = [1 if j % 2 == 0 else -1 for j in range(nkeys)]
     t = best_time(lambda: masking.apply_masks(vec, keys, signs, b, impl=impl), repeat)
     nbytes = nkeys * vec.nbytes
-    return {"metric": "fused_masking", "impl": impl, "dtype": str(vec.dtype), "b": b, "m": m,
-            "keys": nkeys, "bytes": nbytes, **rates(nbytes, t)}
+    return {
+        "metric": "fused_masking",
+        "impl": impl,
+        "dtype": str(vec.dtype),
+        "b": b,
+        "m": m,
+        "keys": nkeys,
+        "bytes": nbytes,
+        **rates(nbytes, t),
+    }
 
 
 def bench_packing(m: int, b: int, repeat: int) -> list[dict[str, object]]:
@@ -119,11 +129,21 @@ def bench_packing(m: int, b: int, repeat: int) -> list[dict[str, object]]:
     data = packing.pack(vec, b)
     acc = np.zeros_like(vec)
     out = []
-    for name, fn in (("pack", lambda: packing.pack(vec, b)),
-                     ("unpack_add", lambda: packing.unpack_add(acc, data, b))):
+    for name, fn in (
+        ("pack", lambda: packing.pack(vec, b)),
+        ("unpack_add", lambda: packing.unpack_add(acc, data, b)),
+    ):
         t = best_time(fn, repeat)
-        out.append({"metric": name, "b": b, "m": m, "bytes": vec.nbytes, "packed_bytes": len(data),
-                    **rates(vec.nbytes, t)})
+        out.append(
+            {
+                "metric": name,
+                "b": b,
+                "m": m,
+                "bytes": vec.nbytes,
+                "packed_bytes": len(data),
+                **rates(vec.nbytes, t),
+            }
+        )
     return out
 
 
@@ -145,8 +165,13 @@ def openssl_speed(seconds: int, elapsed: bool = False) -> dict[str, object]:
     if proc.returncode != 0 or match is None:
         return {"metric": name, "error": (proc.stderr or proc.stdout)[-300:]}
     rate = float(match.group(1))
-    return {"metric": name, "bytes": 16384, "gb_per_s": rate / 1e9, "openssl": version,
-            "command": "openssl " + " ".join(cmd[1:])}
+    return {
+        "metric": name,
+        "bytes": 16384,
+        "gb_per_s": rate / 1e9,
+        "openssl": version,
+        "command": "openssl " + " ".join(cmd[1:]),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

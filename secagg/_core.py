@@ -195,9 +195,15 @@ def expand(impl: int, key: bytes, m: int, b: int) -> object:
     """The mask vector of key: m words, word i = keystream word i mod 2^b."""
     import numpy as np
 
-    out = np.empty(m, dtype=word_dtype(b))
-    code = lib.secagg_expand(impl, ffi.from_buffer("uint8_t[]", key), len(key), b,
-                             ffi.from_buffer(out, require_writable=True), m)
+    out = np.empty(m, dtype=word_dtype(b))  # type: ignore[call-overload]
+    code = lib.secagg_expand(
+        impl,
+        ffi.from_buffer("uint8_t[]", key),
+        len(key),
+        b,
+        ffi.from_buffer(out, require_writable=True),
+        m,
+    )
     check_status(code, "expanding a mask")
     return out
 
@@ -207,7 +213,7 @@ def mask_apply(impl: int, vec: object, keys: bytes, signs: bytes, b: int) -> Non
     check_vec(vec, b, "vec", writable=True)
     code = lib.secagg_mask_apply(
         impl,
-        ffi.from_buffer(vec, require_writable=True),  # type: ignore[arg-type]
+        ffi.from_buffer(vec, require_writable=True),
         len(vec),  # type: ignore[arg-type]
         b,
         ffi.from_buffer("uint8_t[]", keys),
@@ -250,8 +256,13 @@ def pack(vec: object, b: int) -> bytes:
     check_vec(vec, b, "vec")
     n = packed_size(len(vec), b)  # type: ignore[arg-type]
     out = bytearray(n)
-    code = lib.secagg_pack(ffi.from_buffer(vec), len(vec), b,  # type: ignore[arg-type]
-                           ffi.from_buffer("uint8_t[]", out, require_writable=True), n)
+    code = lib.secagg_pack(
+        ffi.from_buffer(vec),
+        len(vec),  # type: ignore[arg-type]
+        b,
+        ffi.from_buffer("uint8_t[]", out, require_writable=True),
+        n,
+    )
     _status(code, "packing", ((vec, "vec"),), b)
     return bytes(out)
 
@@ -276,9 +287,14 @@ def unpack(data: bytes, m: int, b: int) -> object:
     """Unpack m elements of b bits; MalformedMessageError on bad length or padding."""
     import numpy as np
 
-    out = np.empty(m, dtype=word_dtype(b))
-    code = lib.secagg_unpack(ffi.from_buffer("uint8_t[]", data), len(data), m, b,
-                             ffi.from_buffer(out, require_writable=True))
+    out = np.empty(m, dtype=word_dtype(b))  # type: ignore[call-overload]
+    code = lib.secagg_unpack(
+        ffi.from_buffer("uint8_t[]", data),
+        len(data),
+        m,
+        b,
+        ffi.from_buffer(out, require_writable=True),
+    )
     _wire_status(code, data, m, b, "unpacking")
     check_status(code, "unpacking")
     return out
@@ -288,8 +304,13 @@ def unpack_add(acc: object, data: bytes, b: int) -> None:
     """acc += unpack(data) mod 2^b in one pass, validating everything before writing."""
     check_vec(acc, b, "acc", writable=True)
     m = len(acc)  # type: ignore[arg-type]
-    code = lib.secagg_unpack_add(ffi.from_buffer("uint8_t[]", data), len(data), m, b,
-                                 ffi.from_buffer(acc, require_writable=True))
+    code = lib.secagg_unpack_add(
+        ffi.from_buffer("uint8_t[]", data),
+        len(data),
+        m,
+        b,
+        ffi.from_buffer(acc, require_writable=True),
+    )
     _wire_status(code, data, m, b, "unpack-and-add")
     _status(code, "unpack-and-add", ((acc, "acc"),), b)
 

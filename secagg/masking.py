@@ -84,8 +84,10 @@ def apply_masks(
         )
     for j, key in enumerate(keys):
         if not isinstance(key, (bytes, bytearray, memoryview)) or len(key) != KEY_SIZE:
-            got = f"{len(key)} bytes" if isinstance(key, (bytes, bytearray, memoryview)) else (
-                type(key).__name__
+            got = (
+                f"{len(key)} bytes"
+                if isinstance(key, (bytes, bytearray, memoryview))
+                else (type(key).__name__)
             )
             raise InvalidInputError(f"keys[{j}] must be {KEY_SIZE} bytes, got {got}.")
     for j, s in enumerate(signs):

@@ -104,4 +104,3 @@ def unpack_add(acc: np.ndarray, data: bytes, b: int) -> None:
         InvalidInputError: bad acc (dtype, shape, layout, read-only, a word >= 2^b) or b.
     """
     _core.unpack_add(acc, _check_data(data), b)  # type: ignore[arg-type]
-

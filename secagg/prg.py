@@ -57,8 +57,7 @@ def _choose_default() -> str:
         return _SUPPORTED[0]
     if forced not in _INDEX:
         raise InvalidInputError(
-            f"SECAGG_IMPL={forced!r} names no keystream implementation; "
-            f"known: {', '.join(_INDEX)}."
+            f"SECAGG_IMPL={forced!r} names no keystream implementation; known: {', '.join(_INDEX)}."
         )
     if forced not in _SUPPORTED:
         raise InvalidInputError(
@@ -149,9 +148,7 @@ def _check_purpose(purpose: object) -> bytes:
     ok = len(parts) == 3 and parts[0] == "pair"
     if ok:
         a, b = parts[1], parts[2]
-        ok = all(
-            p.isascii() and p.isdigit() and p[0] != "0" for p in (a, b)
-        ) and int(a) < int(b)
+        ok = all(p.isascii() and p.isdigit() and p[0] != "0" for p in (a, b)) and int(a) < int(b)
     if not ok:
         raise InvalidInputError(
             f"purpose must be 'self' or 'pair:<min id>:<max id>' (decimal, no leading zeros, "

@@ -128,11 +128,9 @@ def test_masks_cancel(b, m, nkeys, seed, impl):
     np.testing.assert_array_equal(y, x)
 
 
-@given(
-    n=st.integers(2, 6), b=st.integers(1, 64), m=st.integers(1, 200), seed=st.integers(0, 2**32)
-)
+@given(n=st.integers(2, 6), b=st.integers(1, 64), m=st.integers(1, 200), seed=st.integers(0, 2**32))
 def test_pairwise_masks_cancel_in_the_sum(n, b, m, seed):
-    """With pair keys (smaller id adds, larger subtracts), the masked inputs sum to the inputs' sum."""
+    """With pair keys (smaller id adds, larger subtracts), masked inputs sum to the inputs' sum."""
     rng = np.random.default_rng(seed)
     xs = [random_vector(rng, m, b) for _ in range(n)]
     pair = {(u, v): rng.bytes(16) for u in range(n) for v in range(u + 1, n)}

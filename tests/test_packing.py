@@ -54,8 +54,19 @@ def test_every_bit_width_round_trips_extremes(b):
         np.testing.assert_array_equal(packing.unpack(data, m, b), vec(values, b))
 
 
-@pytest.mark.parametrize("m,b,size", [(0, 5, 0), (1, 1, 1), (8, 1, 1), (9, 1, 2), (3, 3, 2),
-                                      (10, 64, 80), (5, 13, 9), (1000, 20, 2500)])
+@pytest.mark.parametrize(
+    "m,b,size",
+    [
+        (0, 5, 0),
+        (1, 1, 1),
+        (8, 1, 1),
+        (9, 1, 2),
+        (3, 3, 2),
+        (10, 64, 80),
+        (5, 13, 9),
+        (1000, 20, 2500),
+    ],
+)
 def test_packed_size(m, b, size):
     """packed_size is ceil(m*b/8)."""
     assert packing.packed_size(m, b) == size

@@ -199,8 +199,20 @@ def test_pair_purpose_rejects_bad_ids(args):
 
 @pytest.mark.parametrize(
     "purpose",
-    ["", "Self", "pair:2:1", "pair:1:1", "pair:01:2", "pair:1:02", "pair:1", "pair:a:b",
-     "pair:1:2:3", "pair:-1:2", "pair:1:٣", b"self"],
+    [
+        "",
+        "Self",
+        "pair:2:1",
+        "pair:1:1",
+        "pair:01:2",
+        "pair:1:02",
+        "pair:1",
+        "pair:a:b",
+        "pair:1:2:3",
+        "pair:-1:2",
+        "pair:1:٣",
+        b"self",
+    ],
 )
 def test_derive_key_rejects_bad_purpose(purpose):
     """A purpose other than 'self' or canonical 'pair:<min>:<max>' is refused."""

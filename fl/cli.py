@@ -334,8 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.write(f"\nplots written to {args.out.resolve()}/ ({acc_png.name}, {time_png.name})\n")
     out.write(f"total demo time {time.perf_counter() - t0:.1f}s\n")
     diff = secure.final_accuracy - plain.final_accuracy
+    label = "secure" if cfg.dp == "none" else f"secure+{cfg.dp} DP"
     out.write(
-        f"final test accuracy: secure {secure.final_accuracy:.3f}, plain "
+        f"final test accuracy: {label} {secure.final_accuracy:.3f}, plain "
         f"{plain.final_accuracy:.3f}, difference {diff:+.3f}\n"
     )
     out.flush()

@@ -16,12 +16,19 @@ import hashlib
 import struct
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_dropouts import NEVER, predict
 
 from secagg import messages as M
+from secagg._protocol_common import State
+from secagg.client import Client
+from secagg.config import Config
 from secagg.exceptions import MalformedMessageError
+from secagg.graph import Graph
+from secagg.server import Server
 
 P = (1 << 61) - 1
 SID = hashlib.sha256(b"fuzz/session").digest()
@@ -436,3 +443,126 @@ def test_memoryview_and_bytearray_inputs(lim: Limits, data: st.DataObject) -> No
     msg = M.decode(raw, lim)
     assert M.decode(bytearray(raw), lim) == msg
     assert M.decode(memoryview(raw), lim) == msg
+
+
+# --------------------------------------------------------------------------
+# the server under hostile input
+
+
+def _det_rng(seed: bytes):
+    """Deterministic byte source for reproducible tests (never for real keys)."""
+    state = {"ctr": 0}
+
+    def rng(n: int) -> bytes:
+        out = bytearray()
+        while len(out) < n:
+            out += hashlib.sha256(seed + state["ctr"].to_bytes(8, "big")).digest()
+            state["ctr"] += 1
+        return bytes(out[:n])
+
+    return rng
+
+
+_ROUNDS = ("R0", "R1", "R2", "R3", "R4")
+# Ways to spoil a reply that the server can detect (a flipped bit inside a
+# packed vector or a ciphertext is not among them: that is a client sending
+# another input, or a neighbour's problem, not the server's).
+_GARBAGE = ("random", "truncated", "extended", "other_session", "other_sender", "abort", "empty")
+
+
+def _spoil(kind: str, data: bytes, u: int, n: int, noise: bytes) -> bytes:
+    if kind == "random":
+        return noise
+    if kind == "truncated":
+        return data[: max(0, len(data) - 1 - noise[0] % len(data))]
+    if kind == "extended":
+        return data + noise[:1 + noise[0] % 8]
+    if kind == "other_session":
+        return data[:6] + hashlib.sha256(noise).digest() + data[38:]
+    if kind == "other_sender":
+        return data[:38] + ((u % n) + 1).to_bytes(4, "big") + data[42:]
+    if kind == "abort":
+        return M.AbortNotice(data[6:38], u, "client gives up").to_bytes()
+    return b""
+
+
+@st.composite
+def hostile_schedules(draw: st.DrawFn):
+    n = draw(st.integers(4, 8))
+    k = n - 1 if draw(st.booleans()) or n < 6 else draw(st.sampled_from([2, 4][: (n - 2) // 2]))
+    ts = [t for t in range(2, k + 2) if 2 * t > k]
+    t = draw(st.sampled_from(ts))
+    plan = {}
+    for u in range(1, n + 1):
+        what = draw(st.sampled_from(["none", "none", "garbage", "duplicate", "late"]))
+        if what != "none":
+            plan[u] = (what, draw(st.sampled_from(("R0", "R1", "R2", "R4"))),
+                       draw(st.sampled_from(_GARBAGE)))
+    strangers = draw(st.lists(st.sampled_from([0, -1, n + 1, 2**40, "1", None, 1.0]), max_size=3))
+    seed = draw(st.binary(min_size=8, max_size=8))
+    return n, k, t, plan, strangers, seed
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile_schedules())
+def test_server_survives_hostile_input(case) -> None:
+    """Garbage, duplicates, strangers and late replies: no crash, sender dropped, exact sum."""
+    n, k, t, plan, strangers, seed = case
+    rng = _det_rng(seed)
+    cfg = Config(n=n, t=t, k=k, b=12, m=3)
+    inputs = {u: np.array([u, 7 * u, 4095], dtype=cfg.dtype) for u in range(1, n + 1)}
+    clients = {u: Client(cfg, u, inputs[u], rng=rng) for u in range(1, n + 1)}
+    server = Server(cfg, nonce=rng(32), rng=rng)
+    requests = server.start()
+    late: list[tuple[int, bytes]] = []
+    stop = {u: NEVER for u in range(1, n + 1)}
+    for u, (what, rnd, _) in plan.items():
+        if what != "duplicate" or rnd != "R2":  # a repeated masked input is discarded
+            stop[u] = _ROUNDS.index(rnd)
+    while server.state not in (State.COMPLETED, State.ABORTED):
+        rnd = server.round
+        for u, data in late:  # replies that missed their round
+            server.receive(u, data)
+            assert server.dropped.get(u) is not None
+        late = []
+        for u in sorted(requests):
+            what, when, how = plan.get(u, ("none", "", ""))
+            replies = clients[u].handle(requests[u])
+            for data in replies:
+                if when != rnd or what == "none":
+                    server.receive(u, data)
+                elif what == "garbage":
+                    server.receive(u, _spoil(how, data, u, n, rng(40)))
+                elif what == "duplicate":
+                    server.receive(u, data)
+                    server.receive(u, data)
+                else:
+                    late.append((u, data))
+            for who in strangers:
+                server.receive(who, replies[0] if replies else b"")  # type: ignore[arg-type]
+        requests = server.close_round()
+        for u, (what, when, _) in plan.items():
+            if when == rnd and stop[u] == _ROUNDS.index(rnd):
+                assert server.dropped.get(u) == rnd, (u, what, server.dropped)
+    for u, data in late:
+        server.receive(u, data)
+    graph = Graph.build(cfg, server.session_id)
+    pred = predict(graph, t, cfg.n_min, False, stop)
+    if pred.abort is None:
+        assert server.result is not None, server.abort_reason
+        assert server.result.survivors == pred.U3
+        expected = sum(inputs[u].astype(np.int64) for u in pred.U3) % (1 << cfg.b)
+        assert [int(v) for v in server.result.sum] == [int(v) for v in np.atleast_1d(expected)]
+    else:
+        assert server.result is None and server.state is State.ABORTED
+
+
+def test_advert_forward_flag_without_entries_is_canonical() -> None:
+    """An AdvertForward with has_signatures = 1 and no entry must not decode to the unsigned form."""
+    raw = bytearray(M.AdvertForward(SID, 0, ()).to_bytes())
+    raw[M.HEADER_LEN] = 1
+    try:
+        msg = M.decode(bytes(raw))
+    except MalformedMessageError:
+        return
+    assert msg.to_bytes() == bytes(raw)

@@ -219,6 +219,11 @@ class SecureAggregator:
                     f"client {cid}'s update has b = {enc.bits}, length {enc.length}; the session "
                     f"needs b = {cfg.b}, m = {cfg.m}"
                 )
+            if enc.n_max is not None and cfg.n > enc.n_max:
+                raise InvalidInputError(
+                    f"client {cid}'s update was encoded for sums of at most {enc.n_max} clients; "
+                    f"a session of n = {cfg.n} could wrap around 2^{cfg.b}"
+                )
             if enc.used:
                 raise UpdateReusedError(
                     f"client {cid}'s encoded update was already submitted to a session; "

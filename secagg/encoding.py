@@ -399,6 +399,8 @@ class EncodedUpdate:
         weight: The client weight encoded in the last slot.
         clipped_fraction: Fraction of update coordinates that clipping changed.
         norm_clipped: Whether L2 clipping (DP) shortened the update.
+        n_max: Largest number of summands the ring width was chosen for (None:
+            unknown); a session over more clients could wrap.
     """
 
     def __init__(
@@ -408,8 +410,10 @@ class EncodedUpdate:
         weight: float,
         clipped_fraction: float,
         norm_clipped: bool = False,
+        n_max: int | None = None,
     ) -> None:
         self._words: np.ndarray | None = words
+        self.n_max = n_max
         self.bits = bits
         self.weight = weight
         self.clipped_fraction = clipped_fraction
@@ -615,7 +619,12 @@ class UpdateCodec:
         wslot = stochastic_round(np.array([float(weight) * self.weight_scale]), gen)
         ints = np.concatenate([data, wslot])
         return EncodedUpdate(
-            to_ring(ints, self.bits), self.bits, float(weight), q.clipped_fraction, q.norm_clipped
+            to_ring(ints, self.bits),
+            self.bits,
+            float(weight),
+            q.clipped_fraction,
+            q.norm_clipped,
+            int(self.n_max),
         )
 
     def decode_sum(self, words: np.ndarray) -> tuple[np.ndarray, float]:

@@ -271,3 +271,13 @@ def test_refused_session_consumes_nothing():
     with pytest.raises(UpdateReusedError):
         agg.aggregate(enc)
     assert not enc[1].used and not enc[2].used
+
+
+def test_session_larger_than_the_codec_is_refused():
+    """Updates encoded for sums of 3 clients are refused by a 4-client session."""
+    layout = Layout.of([np.zeros(4)])
+    small = UpdateCodec(layout, 1.0, 256.0, 3)
+    cfg = build_config(4, small.bits, small.length, k=3)
+    agg = SecureAggregator(cfg)
+    with pytest.raises(InvalidInputError, match="at most 3 clients"):
+        agg.aggregate({i: small.encode([np.zeros(4)]) for i in (1, 2, 3, 4)})

@@ -74,9 +74,9 @@ int secagg_keystream(int impl, const uint8_t *key, size_t keylen, const uint8_t 
         uint8_t last[16];
         ctr(&ks, hi, lo, last, 1, SECAGG_OP_STORE);
         memcpy(out, last, nbytes % 16);
-        memset(last, 0, sizeof last);
+        secagg_wipe(last, sizeof last);
     }
-    memset(&ks, 0, sizeof ks);
+    secagg_wipe(&ks, sizeof ks);
     return SECAGG_OK;
 }
 

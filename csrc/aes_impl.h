@@ -75,6 +75,13 @@ void secagg_ctr_vaes512(const secagg_aes_key *key, uint64_t hi, uint64_t lo, uin
  * also used for partial blocks). nbytes must be a multiple of the word width. */
 void secagg_apply_op(uint8_t *dst, const uint8_t *ks, size_t nbytes, int op);
 
+/* Overwrites n bytes with zeros through a volatile pointer, so the compiler
+ * cannot drop it as a dead store (best-effort erasure of key material). */
+static inline void secagg_wipe(void *p, size_t n) {
+    volatile uint8_t *q = (volatile uint8_t *)p;
+    for (size_t i = 0; i < n; i++) q[i] = 0;
+}
+
 /* Little-endian loads/stores that compile to single moves on x86. */
 static inline uint32_t secagg_le32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);

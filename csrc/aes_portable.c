@@ -245,5 +245,5 @@ void secagg_ctr_portable(const secagg_aes_key *key, uint64_t hi, uint64_t lo, ui
         dst += 16 * n;
         nblocks -= n;
     }
-    memset(buf, 0, sizeof buf);
+    secagg_wipe(buf, sizeof buf);
 }

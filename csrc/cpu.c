@@ -1,6 +1,8 @@
 /* CPU detection: cpuid says what the processor implements, xgetbv says which
  * register state the operating system saves on a context switch. A vector
  * path is usable only when both agree. */
+#include <stdatomic.h>
+
 #include "cpu.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -38,13 +40,17 @@ static unsigned detect(void) {
 static unsigned detect(void) { return 0; }
 #endif
 
+/* Cached result with a "computed" flag in the top bit. Threads racing on the
+ * first call all compute and store the same value; the atomic makes that
+ * well defined. */
+#define DETECTED 0x80000000u
+static atomic_uint cached_features;
+
 unsigned secagg_cpu_features(void) {
-    /* Benign race: every thread computes the same value. */
-    static volatile int done = 0;
-    static volatile unsigned cached = 0;
-    if (!done) {
-        cached = detect();
-        done = 1;
+    unsigned v = atomic_load_explicit(&cached_features, memory_order_relaxed);
+    if (!(v & DETECTED)) {
+        v = detect() | DETECTED;
+        atomic_store_explicit(&cached_features, v, memory_order_relaxed);
     }
-    return cached;
+    return v & ~DETECTED;
 }

@@ -120,14 +120,12 @@ int secagg_mask_apply(int impl, void *vec, size_t m, int bits, const uint8_t *ke
                 uint8_t last[16];
                 ctr(&ks[j], 0, block + full, last, 1, SECAGG_OP_STORE);
                 secagg_apply_op(base + off + 16 * full, last, rest, op);
-                memset(last, 0, sizeof last);
+                secagg_wipe(last, sizeof last);
             }
         }
         reduce(base + off, len / w, bits);
     }
-    /* best-effort erasure of the key schedules */
-    volatile uint8_t *p = (volatile uint8_t *)ks;
-    for (size_t i = 0; i < nkeys * sizeof(secagg_aes_key); i++) p[i] = 0;
+    secagg_wipe(ks, nkeys * sizeof(secagg_aes_key)); /* best-effort erasure */
     free(ks);
     return SECAGG_OK;
 }

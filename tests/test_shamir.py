@@ -653,3 +653,11 @@ def test_teach_shamir_command_rejects_bad_parameters(capsys):
     assert main(["shamir", "--secret", "x", "-t", "6", "-n", "5"]) == 2
     assert main(["shamir", "--secret", "x", "-t", "1", "-n", "5"]) == 2
     assert "error" in capsys.readouterr().err.lower()
+
+
+def test_module_docstring_example():
+    """The usage example in secagg.shamir's docstring runs as written."""
+    import doctest
+
+    result = doctest.testmod(shamir, verbose=False)
+    assert result.attempted >= 2 and result.failed == 0

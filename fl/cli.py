@@ -236,7 +236,16 @@ def _audit(run: RunResult, out: TextIO) -> None:
             "  reconstructed pairwise masking keys s_u^SK: none (no client dropped "
             "between sharing keys and sending its masked input)\n"
         )
-    out.write("  never reconstructed: both secrets of any one client (the protocol refuses).\n")
+    if a.both_secrets or a.self_mask_outside_u3:
+        out.write(
+            f"  WARNING: both secrets rebuilt for (round, client) {a.both_secrets[:8]}; "
+            f"self-mask seeds rebuilt outside U3 for {a.self_mask_outside_u3[:8]}\n"
+        )
+    else:
+        out.write(
+            "  checked: no client had both its self-mask seed and its masking key rebuilt in "
+            "any round, and every rebuilt self-mask seed belongs to a survivor\n"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

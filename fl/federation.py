@@ -261,6 +261,10 @@ class Audit:
     vectors: int = 0
     self_mask: dict[int, int] = field(default_factory=dict)  # round -> count
     pairwise: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
+    # Rounds in which some client had both b_u and s_u^SK rebuilt (must stay empty),
+    # and self-mask seeds rebuilt for a client outside U3 (must stay empty too).
+    both_secrets: list[tuple[int, int]] = field(default_factory=list)
+    self_mask_outside_u3: list[tuple[int, int]] = field(default_factory=list)
 
     def chi_square(self, counts: np.ndarray | None = None) -> tuple[float, float]:
         """Chi-square statistic (15 dof) and p-value of uniformity of the top bits."""
@@ -524,7 +528,13 @@ def run_federated(
             if the_audit is not None:
                 the_audit.add(view, audit_inputs, codec.bits)
                 rec = view.reconstructed
-                the_audit.self_mask[r] = len(rec.get("self_mask", ()))
+                selfs = {int(u) for u in rec.get("self_mask", ())}
+                pairs = {int(u) for u in rec.get("pairwise", ())}
+                the_audit.self_mask[r] = len(selfs)
+                the_audit.both_secrets += [(r, u) for u in sorted(selfs & pairs)]
+                the_audit.self_mask_outside_u3 += [
+                    (r, u) for u in sorted(selfs - set(view.survivors))
+                ]
                 the_audit.pairwise[r] = [
                     (int(u), str(view.dropped.get(u, "?"))) for u in rec.get("pairwise", ())
                 ]

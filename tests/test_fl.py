@@ -134,6 +134,7 @@ def test_dropped_client_is_excluded_and_its_key_reconstructed():
     assert p > 1e-4
     _, p_plain = run.audit.chi_square(run.audit.plain_top_counts)
     assert p_plain < 1e-10
+    assert run.audit.both_secrets == [] and run.audit.self_mask_outside_u3 == []
 
 
 @pytest.mark.parametrize("strategy", ["fedprox", "fednova"])

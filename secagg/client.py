@@ -150,6 +150,7 @@ class Client:
         self.state = State.R0_ADVERTISE_KEYS
         self.abort_reason: str | None = None
         self.session_id: bytes | None = None
+        self._request_sid: bytes | None = None
         #: Messages received after the session ended (ignored).
         self.ignored = 0
         self._reset_secrets()
@@ -227,12 +228,17 @@ class Client:
         self.state = State.ABORTED
         self.abort_reason = reason
         self._erase()
-        if self.session_id is None:
+        # Before the session id is established (a refused R0 request), the
+        # notice echoes the id the request carried so the server can log why.
+        sid = self.session_id if self.session_id is not None else self._request_sid
+        if sid is None:
             return []
-        return [AbortNotice(self.session_id, self.id, reason).to_bytes()]
+        return [AbortNotice(sid, self.id, reason).to_bytes()]
 
     def _dispatch(self, data: bytes) -> list[bytes]:
         mtype, sid, _sender = peek_header(data)
+        if self.session_id is None:
+            self._request_sid = sid
         if mtype == MsgType.ABORT:
             msg = decode(data, self.config)
             assert isinstance(msg, AbortNotice)

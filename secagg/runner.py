@@ -133,7 +133,8 @@ def run_round(
             replaced by the digest of those keys.
         inputs: ``inputs[u]`` is client u's vector (length m, words < 2^b).
         dropouts: ``dropouts[u] = "R2"`` makes client u stop before replying
-            to the R2 request (it never answers R2 or any later round).
+            to the R2 request (it never answers R2 or any later round). In
+            semi_honest mode there is no R3, so "R3" means stopping before R4.
         transcript: ``"full"`` keeps every message the server received (and
             the unpacked masked inputs), ``"digest"`` only their round,
             sender, length and SHA-256; None keeps nothing.

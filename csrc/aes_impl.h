@@ -71,6 +71,10 @@ void secagg_ctr_vaes512(const secagg_aes_key *key, uint64_t hi, uint64_t lo, uin
                         size_t nblocks, int op);
 #endif
 
+/* Replaces each of the 64 bytes by its S-box value with the portable
+ * (bitsliced) circuit; exposed for the exhaustive test in the C harness. */
+void secagg_aes_portable_sbox64(uint8_t buf[64]);
+
 /* Applies op to dst using 16*nblocks keystream bytes in ks (portable helper,
  * also used for partial blocks). nbytes must be a multiple of the word width. */
 void secagg_apply_op(uint8_t *dst, const uint8_t *ks, size_t nbytes, int op);

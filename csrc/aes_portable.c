@@ -7,63 +7,101 @@
  * column c is byte p = 4c + r. So every 16-bit lane of a word is one block and
  * the nibbles of a lane are its columns.
  *
- * The S-box is computed, not looked up: inversion in GF(2^8) as x^254 with a
- * bitsliced multiplier, then the affine map. There is no table lookup and no
- * branch on data anywhere in this file, so timing does not depend on keys or
- * plaintext. */
+ * The S-box is computed, not looked up: inversion through a tower field
+ * GF((2^4)^2) as a circuit of AND and XOR gates, then the affine map. There is
+ * no table lookup and no branch on data anywhere in this file, so timing does
+ * not depend on keys or plaintext. */
 #include <string.h>
 
 #include "aes_impl.h"
 
-/* --- bitsliced GF(2^8) arithmetic, modulus x^8 + x^4 + x^3 + x + 1 --- */
+/* --- the S-box as a circuit over a tower field ---
+ *
+ * The inverse in GF(2^8) (AES polynomial x^8 + x^4 + x^3 + x + 1) is computed
+ * in the isomorphic field GF(2^4)[y]/(y^2 + y + L), GF(2^4) = GF(2)[z]/(z^4 +
+ * z + 1), L = z^3. A tower element is h*y + l; bits 0-3 hold l and bits 4-7
+ * hold h (coefficients of 1, z, z^2, z^3). The isomorphism sends x to
+ * beta = 0x20 (that is, y), so the input map below is the matrix whose column
+ * i is beta^i; the output map is the inverse matrix followed by the AES
+ * affine map (without its constant 0x63, added at the end). Both matrices
+ * were derived by a short script and the whole S-box is checked on all 256
+ * inputs by the C harness (tests/c/test_core_prg.c).
+ *
+ * Inverse of h*y + l: with D = L*h^2 + h*l + l^2 (in GF(2^4)),
+ * (h*y + l)^-1 = (h/D)*y + (h + l)/D, and 0 maps to 0 because 1/0 := 0 below. */
 
-/* Reduces a 15-coefficient product p[0..14] to 8 coefficients in place. */
-static inline void gf_reduce(uint64_t p[15]) {
-    for (int k = 14; k >= 8; k--) { /* x^k = x^(k-8) * (x^4 + x^3 + x + 1) */
-        p[k - 4] ^= p[k];
-        p[k - 5] ^= p[k];
-        p[k - 7] ^= p[k];
-        p[k - 8] ^= p[k];
-    }
+/* r = a * b in GF(2^4), bitsliced: 16 AND + 15 XOR. */
+static inline void gf16_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4]) {
+    const uint64_t p0 = a[0] & b[0];
+    const uint64_t p1 = (a[0] & b[1]) ^ (a[1] & b[0]);
+    const uint64_t p2 = (a[0] & b[2]) ^ (a[1] & b[1]) ^ (a[2] & b[0]);
+    const uint64_t p3 = (a[0] & b[3]) ^ (a[1] & b[2]) ^ (a[2] & b[1]) ^ (a[3] & b[0]);
+    const uint64_t p4 = (a[1] & b[3]) ^ (a[2] & b[2]) ^ (a[3] & b[1]);
+    const uint64_t p5 = (a[2] & b[3]) ^ (a[3] & b[2]);
+    const uint64_t p6 = a[3] & b[3];
+    /* z^4 = z + 1, z^5 = z^2 + z, z^6 = z^3 + z^2 */
+    r[0] = p0 ^ p4;
+    r[1] = p1 ^ p4 ^ p5;
+    r[2] = p2 ^ p5 ^ p6;
+    r[3] = p3 ^ p6;
 }
 
-static inline void gf_mul(uint64_t r[8], const uint64_t a[8], const uint64_t b[8]) {
-    uint64_t p[15] = {0};
-    for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 8; j++) p[i + j] ^= a[i] & b[j];
-    gf_reduce(p);
-    memcpy(r, p, 8 * sizeof(uint64_t));
+/* r = a^2 in GF(2^4) (linear). */
+static inline void gf16_sqr(uint64_t r[4], const uint64_t a[4]) {
+    const uint64_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    r[0] = a0 ^ a2;
+    r[1] = a2;
+    r[2] = a1 ^ a3;
+    r[3] = a3;
 }
 
-/* r = a^(2^n): squaring is linear over GF(2). */
-static inline void gf_sqr_n(uint64_t r[8], const uint64_t a[8], int n) {
-    uint64_t t[8];
-    memcpy(t, a, sizeof t);
-    for (int s = 0; s < n; s++) {
-        uint64_t p[15] = {0};
-        for (int i = 0; i < 8; i++) p[2 * i] = t[i];
-        gf_reduce(p);
-        memcpy(t, p, sizeof t);
-    }
-    memcpy(r, t, sizeof t);
+/* r = a^14 = a^-1 in GF(2^4) (0 -> 0). */
+static inline void gf16_inv(uint64_t r[4], const uint64_t a[4]) {
+    uint64_t a2[4], a4[4], a8[4], a6[4];
+    gf16_sqr(a2, a);
+    gf16_sqr(a4, a2);
+    gf16_sqr(a8, a4);
+    gf16_mul(a6, a2, a4);
+    gf16_mul(r, a6, a8);
 }
 
-/* The AES S-box on 64 bytes at once: inverse (0 -> 0) then affine map. */
+/* The AES S-box on 64 bytes at once. */
 static void bs_sbox(uint64_t q[8]) {
-    uint64_t x2[8], x3[8], x12[8], x15[8], x240[8], x252[8], inv[8];
-    gf_sqr_n(x2, q, 1);
-    gf_mul(x3, x2, q);
-    gf_sqr_n(x12, x3, 2);
-    gf_mul(x15, x12, x3);
-    gf_sqr_n(x240, x15, 4);
-    gf_mul(x252, x240, x12);
-    gf_mul(inv, x252, x2); /* x^254 = x^-1 for x != 0 */
-    /* s_i = b_i ^ b_(i+4) ^ b_(i+5) ^ b_(i+6) ^ b_(i+7) ^ c_i, c = 0x63 */
-    for (int i = 0; i < 8; i++) {
-        uint64_t s = inv[i] ^ inv[(i + 4) & 7] ^ inv[(i + 5) & 7] ^ inv[(i + 6) & 7] ^
-                     inv[(i + 7) & 7];
-        q[i] = ((0x63 >> i) & 1) ? ~s : s;
-    }
+    uint64_t t[8], u[8];
+    /* AES polynomial basis -> tower basis */
+    t[0] = q[0] ^ q[5] ^ q[7];
+    t[1] = q[2];
+    t[2] = q[2] ^ q[3] ^ q[4] ^ q[5] ^ q[6] ^ q[7];
+    t[3] = q[3] ^ q[4];
+    t[4] = q[4] ^ q[5] ^ q[6];
+    t[5] = q[1] ^ q[4] ^ q[6] ^ q[7];
+    t[6] = q[2] ^ q[3] ^ q[5] ^ q[7];
+    t[7] = q[5] ^ q[7];
+    const uint64_t *l = t, *h = t + 4;
+    uint64_t hh[4], hl[4], ll[4], d[4], dinv[4], hs[4];
+    gf16_sqr(hh, h);
+    gf16_mul(hl, h, l);
+    gf16_sqr(ll, l);
+    /* d = L*h^2 + h*l + l^2 with L = z^3: (a0 + a1 z + a2 z^2 + a3 z^3) z^3
+     * = a1 + (a1 + a2) z + (a2 + a3) z^2 + (a0 + a3) z^3 */
+    d[0] = hh[1] ^ hl[0] ^ ll[0];
+    d[1] = hh[1] ^ hh[2] ^ hl[1] ^ ll[1];
+    d[2] = hh[2] ^ hh[3] ^ hl[2] ^ ll[2];
+    d[3] = hh[0] ^ hh[3] ^ hl[3] ^ ll[3];
+    gf16_inv(dinv, d);
+    for (int i = 0; i < 4; i++) hs[i] = h[i] ^ l[i];
+    gf16_mul(u + 4, h, dinv);  /* high half: h / d */
+    gf16_mul(u, hs, dinv);     /* low half: (h + l) / d */
+    /* tower basis -> AES basis, then the affine map; ~ adds the constant 0x63
+     * (bits 0, 1, 5, 6) */
+    q[0] = ~(u[0] ^ u[2] ^ u[6]);
+    q[1] = ~(u[0] ^ u[1] ^ u[2] ^ u[3] ^ u[4] ^ u[5]);
+    q[2] = u[0] ^ u[3] ^ u[5] ^ u[6];
+    q[3] = u[0] ^ u[2] ^ u[5];
+    q[4] = u[0] ^ u[1] ^ u[3] ^ u[4] ^ u[5];
+    q[5] = ~(u[1] ^ u[2] ^ u[3] ^ u[5] ^ u[6] ^ u[7]);
+    q[6] = ~(u[4] ^ u[6] ^ u[7]);
+    q[7] = u[1] ^ u[2];
 }
 
 #define LANES(x) ((uint64_t)(x) * 0x0001000100010001ULL) /* repeat a 16-bit pattern */
@@ -147,6 +185,13 @@ static void bs_store(uint8_t out[64], const uint64_t q[8]) {
     memcpy(w, q, sizeof w);
     transpose_bytes(w);
     for (int k = 0; k < 8; k++) secagg_store_le64(out + 8 * k, transpose8(w[k]));
+}
+
+void secagg_aes_portable_sbox64(uint8_t buf[64]) {
+    uint64_t q[8];
+    bs_load(q, buf);
+    bs_sbox(q);
+    bs_store(buf, q);
 }
 
 /* One 32-bit key-schedule word through the S-box (bytes in memory order). */

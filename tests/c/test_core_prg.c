@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aes_impl.h" /* internal: the portable S-box hook */
 #include "secagg.h"
 
 static int failures = 0;
@@ -51,6 +52,43 @@ static void be128(uint8_t out[16], uint64_t hi, uint64_t lo) {
     for (int i = 0; i < 8; i++) {
         out[i] = (uint8_t)(hi >> (56 - 8 * i));
         out[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
+    }
+}
+
+/* The S-box from its definition: inverse in GF(2^8) mod x^8+x^4+x^3+x+1
+ * (found by search, 0 -> 0), then the affine map with constant 0x63. */
+static uint8_t gf_mul(uint8_t a, uint8_t b) {
+    uint8_t r = 0;
+    while (b) {
+        if (b & 1) r ^= a;
+        b >>= 1;
+        a = (uint8_t)((a << 1) ^ ((a & 0x80) ? 0x1b : 0));
+    }
+    return r;
+}
+
+static uint8_t sbox_reference(uint8_t x) {
+    uint8_t inv = 0;
+    for (int c = 1; c < 256 && x; c++)
+        if (gf_mul(x, (uint8_t)c) == 1) inv = (uint8_t)c;
+    uint8_t s = 0x63;
+    for (int i = 0; i < 8; i++) {
+        const int bit = ((inv >> i) ^ (inv >> ((i + 4) % 8)) ^ (inv >> ((i + 5) % 8)) ^
+                         (inv >> ((i + 6) % 8)) ^ (inv >> ((i + 7) % 8))) & 1;
+        s ^= (uint8_t)(bit << i);
+    }
+    return s;
+}
+
+static void test_portable_sbox_exhaustive(void) {
+    CHECK(sbox_reference(0x00) == 0x63 && sbox_reference(0x01) == 0x7c);
+    CHECK(sbox_reference(0x53) == 0xed); /* FIPS-197 section 5.1.1 example */
+    for (int base = 0; base < 256; base += 64) {
+        uint8_t *buf = xmalloc(64);
+        for (int i = 0; i < 64; i++) buf[i] = (uint8_t)(base + i);
+        secagg_aes_portable_sbox64(buf);
+        for (int i = 0; i < 64; i++) CHECK(buf[i] == sbox_reference((uint8_t)(base + i)));
+        free(buf);
     }
 }
 
@@ -289,6 +327,7 @@ int main(void) {
     CHECK(portable == secagg_impl_count() - 1);
     CHECK(secagg_impl_name(secagg_impl_count()) == NULL);
     CHECK(secagg_impl_supported(portable) == 1);
+    test_portable_sbox_exhaustive();
     for (int i = 0; i < secagg_impl_count(); i++) {
         if (!secagg_impl_supported(i)) {
             printf("skip %s (not supported by this CPU)\n", secagg_impl_name(i));

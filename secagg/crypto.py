@@ -359,7 +359,7 @@ def transcript_hash(session_id: bytes, adverts: Mapping[int, tuple[bytes, bytes]
     h.update(_as_bytes("session_id", session_id, SESSION_ID_SIZE))
     for v in sorted(adverts):
         pair = adverts[v]
-        if not isinstance(pair, tuple) or len(pair) != 2:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise InvalidInputError(f"advert of client {v!r} must be a (c_pk, s_pk) pair.")
         h.update(_u32("client id", v))
         h.update(_as_bytes(f"c_pk of client {v}", pair[0], KEY_SIZE))

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
+
 from .config import MAX_N, Config, Mode
 from .exceptions import InvalidInputError
 
@@ -98,9 +100,9 @@ def corrupt_holders_bound(n: int, k: int, corrupt: int) -> int:
     Raises:
         InvalidInputError: Arguments out of range.
     """
-    _check_int("n", n, 3, MAX_N)
-    _check_int("k", k, 1, n - 1)
-    _check_int("corrupt", corrupt, 0, n)
+    n = _check_int("n", n, 3, MAX_N)
+    k = _check_int("k", k, 1, n - 1)
+    corrupt = _check_int("corrupt", corrupt, 0, n)
     if k == n - 1:
         return min(corrupt, n - 1)
     tracker = _TailTracker(n - 1, min(corrupt, n - 1), _limit(CORRUPT_BITS, n))
@@ -109,9 +111,11 @@ def corrupt_holders_bound(n: int, k: int, corrupt: int) -> int:
     return tracker.c
 
 
-def _check_int(name: str, value: object, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+def _check_int(name: str, value: object, lo: int, hi: int) -> int:
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not ok or not lo <= value <= hi:  # type: ignore[operator]
         raise InvalidInputError(f"{name} must be an integer in {lo}..{hi}, got {value!r}.")
+    return int(value)  # type: ignore[call-overload]
 
 
 def _check_rate(name: str, value: object) -> Fraction:
@@ -214,7 +218,7 @@ def plan(n: int, dropout: float, corrupt: float = 0.0, mode: Mode | str = Mode.S
         InvalidInputError: Arguments out of range, dropout + corrupt > 0.9, or
             no graph (not even the complete one) is live for these rates.
     """
-    _check_int("n", n, 3, MAX_N)
+    n = _check_int("n", n, 3, MAX_N)
     delta = _check_rate("dropout", dropout)
     gamma = _check_rate("corrupt", corrupt)
     mode = Mode.parse(mode)

@@ -218,6 +218,16 @@ def test_plan_config_n_min() -> None:
         p.config(b=32, m=5, n_min=p.t - 1)
 
 
+def test_numpy_integers_accepted() -> None:
+    """A numpy integer n plans exactly like the Python int."""
+    import numpy as np
+
+    assert plan(np.int64(100), 0.2) == plan(100, 0.2)
+    assert corrupt_holders_bound(np.int32(1000), np.int64(36), np.int16(50)) == (
+        corrupt_holders_bound(1000, 36, 50)
+    )
+
+
 def test_rates_read_as_decimals() -> None:
     """0.29 of 100 clients is 29 (not floor(28.999...)); integer 0 is accepted."""
     assert count_of(0.29, 100) == 29

@@ -199,6 +199,45 @@ static void test_expand_and_mask(int impl) {
     }
 }
 
+/* Several keys over a vector spanning several 16 KiB slices (with a partial
+ * last block) equal the sum of the individual expansions. */
+static void test_mask_multi_slice(int impl) {
+    static const int widths[] = {17, 32, 45, 64};
+    for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+        const int bits = widths[k];
+        const size_t w = bits <= 32 ? 4 : 8, m = 3 * 16384 / w + 3, nkeys = 3;
+        const uint64_t mask = bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
+        uint8_t keys[48];
+        int8_t signs[3] = {1, -1, 1};
+        fill(keys, sizeof keys);
+        uint8_t *v = xmalloc(m * w), *e = xmalloc(m * w), *v0 = xmalloc(m * w);
+        for (size_t i = 0; i < m; i++) {
+            if (w == 4) ((uint32_t *)v)[i] = (uint32_t)(rnd() & mask);
+            else ((uint64_t *)v)[i] = rnd() & mask;
+        }
+        memcpy(v0, v, m * w);
+        CHECK(secagg_mask_apply(impl, v, m, bits, keys, nkeys, signs) == SECAGG_OK);
+        for (size_t j = 0; j < nkeys; j++) {
+            CHECK(secagg_expand(impl, keys + 16 * j, 16, bits, e, m) == SECAGG_OK);
+            for (size_t i = 0; i < m; i++) {
+                if (w == 4) {
+                    uint32_t *a = (uint32_t *)v0 + i;
+                    const uint32_t x = ((uint32_t *)e)[i];
+                    *a = (uint32_t)((signs[j] > 0 ? *a + x : *a - x) & mask);
+                } else {
+                    uint64_t *a = (uint64_t *)v0 + i;
+                    const uint64_t x = ((uint64_t *)e)[i];
+                    *a = (signs[j] > 0 ? *a + x : *a - x) & mask;
+                }
+            }
+        }
+        CHECK(memcmp(v, v0, m * w) == 0);
+        free(v);
+        free(e);
+        free(v0);
+    }
+}
+
 static void test_mask_errors(int impl) {
     uint8_t keys[32] = {0};
     int8_t signs[2] = {1, -1};
@@ -338,6 +377,7 @@ int main(void) {
         test_against_portable(i, portable);
         test_keystream_errors(i);
         test_expand_and_mask(i);
+        test_mask_multi_slice(i);
         test_mask_errors(i);
     }
     test_vec_ops();

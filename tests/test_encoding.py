@@ -249,3 +249,15 @@ def test_dp_path_clips_l2_and_bounds_rounded_norm():
     assert np.linalg.norm(q.values) <= codec.rounded_l2_bound
     with pytest.raises(InvalidInputError, match="unit weights"):
         UpdateCodec(layout, clip=1.0, scale=8.0, n_max=2, l2_clip=1.0, max_weight=2.0)
+
+
+def test_float16_and_scalar_arrays_keep_their_dtype_and_shape():
+    """Half-precision and 0-d arrays come back with their dtype and shape."""
+    update = [np.array(0.5, dtype=np.float16), np.full((2, 3), -0.25, dtype=np.float16)]
+    layout = Layout.of(update)
+    codec = UpdateCodec(layout, clip=1.0, scale=1024.0, n_max=1)
+    mean, w = codec.decode_mean(codec.encode(update, 1.0).take())
+    assert w == 1.0
+    assert [m.dtype for m in mean] == [np.dtype(np.float16)] * 2
+    assert mean[0].shape == () and mean[1].shape == (2, 3)
+    assert float(mean[0]) == 0.5 and np.all(mean[1] == np.float16(-0.25))

@@ -17,7 +17,7 @@ fi
 # Dependencies first, then a non-editable build with the sanitizer flags: the
 # sanitized module lives only in this virtualenv.
 "$WORK/venv/bin/python" -m pip install --quiet setuptools wheel cffi numpy "pycryptodome>=3.21,<5" \
-    pytest hypothesis pytest-benchmark
+    pytest hypothesis pytest-benchmark "cryptography>=42,<52"
 SECAGG_SANITIZE=1 "$WORK/venv/bin/python" -m pip install --quiet --no-build-isolation \
     --force-reinstall --no-deps "$WORK/tree"
 

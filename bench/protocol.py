@@ -188,7 +188,9 @@ def one_round(cfg: Config, dropped: list[int], trace: bool) -> tuple[Any, _Trace
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m bench.protocol``."""
-    ap = argparse.ArgumentParser(prog="python -m bench.protocol", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.protocol", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("--clients", type=int, required=True, help="n")
     ap.add_argument("--dim", type=int, required=True, help="m, elements per vector")
     ap.add_argument("--neighbors", type=int, help="k (default: the planner's)")

@@ -558,7 +558,7 @@ def test_server_survives_hostile_input(case) -> None:
 
 
 def test_advert_forward_flag_without_entries_is_canonical() -> None:
-    """An AdvertForward with has_signatures = 1 and no entry must not decode to the unsigned form."""
+    """An AdvertForward flagged signed with no entry is refused or re-encodes to the same bytes."""
     raw = bytearray(M.AdvertForward(SID, 0, ()).to_bytes())
     raw[M.HEADER_LEN] = 1
     try:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Config
 
 __all__ = ["State", "Rng", "default_rng", "pair_purpose", "share_aad", "ROUND_OF_STATE"]
 
@@ -17,7 +21,7 @@ def default_rng(n: int) -> bytes:
     return os.urandom(n)
 
 
-class State(str, Enum):
+class State(StrEnum):
     """Protocol states, named after the round whose message they accept.
 
     A client in ``R1_SHARE_KEYS`` waits for the server's R1 request (the
@@ -46,6 +50,11 @@ ROUND_OF_STATE: dict[State, str] = {
     State.R3_CONSISTENCY_CHECK: "R3",
     State.R4_UNMASKING: "R4",
 }
+
+
+def _n_min(config: Config) -> int:
+    """The config's n_min (Config fills None with t when it is built)."""
+    return config.t if config.n_min is None else config.n_min
 
 
 def pair_purpose(u: int, v: int) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import crypto, masking, packing, prg, shamir
-from ._protocol_common import Rng, State, default_rng, pair_purpose, share_aad
+from ._protocol_common import Rng, State, _n_min, default_rng, pair_purpose, share_aad
 from .config import ClientPolicy, Config, Mode, registry_digest
 from .exceptions import InvalidInputError, SecAggError
 from .graph import Graph
@@ -130,8 +130,11 @@ class Client:
             raise InvalidInputError(f"the input vector must be 1-D, got shape {vec.shape}.")
         if config is not None:
             self._check_vector(vec, config)
-        if config is not None and config.mode is Mode.ACTIVE or policy is not None and (
-            policy.registry_digest is not None
+        if (
+            config is not None
+            and config.mode is Mode.ACTIVE
+            or policy is not None
+            and (policy.registry_digest is not None)
         ):
             if signing_key is None or verify_keys is None or authority_vk is None:
                 raise InvalidInputError(
@@ -244,8 +247,7 @@ class Client:
             assert isinstance(msg, AbortNotice)
             if self.session_id is not None and msg.session_id != self.session_id:
                 raise _Refuse(
-                    "received an abort notice for another session "
-                    f"({msg.session_id.hex()[:16]}…)."
+                    f"received an abort notice for another session ({msg.session_id.hex()[:16]}…)."
                 )
             self.state = State.ABORTED
             self.abort_reason = f"the server aborted the session: {msg.reason}"
@@ -280,8 +282,7 @@ class Client:
         if self._expected_config is not None:
             if msg.config != self._expected_config.canonical():
                 raise _Refuse(
-                    "the R0 request carries another config than the one this client "
-                    "was built for."
+                    "the R0 request carries another config than the one this client was built for."
                 )
             config = self._expected_config
         else:
@@ -340,20 +341,22 @@ class Client:
             own = [a for a in msg.adverts if a.id == self.id]
             if not own or own[0].c_pk != self._c_pk or own[0].s_pk != self._s_pk:
                 raise _Refuse(
-                    "the forwarded advert list does not contain this client's own advert "
-                    "unchanged."
+                    "the forwarded advert list does not contain this client's own advert unchanged."
                 )
             assert self._verify_keys is not None
             for a in msg.adverts:
                 vk = self._verify_keys.get(a.id)
-                if vk is None or a.signature is None or not crypto.ed25519_verify(
-                    vk, crypto.advert_message(sid, a.id, a.c_pk, a.s_pk), a.signature
+                if (
+                    vk is None
+                    or a.signature is None
+                    or not crypto.ed25519_verify(
+                        vk, crypto.advert_message(sid, a.id, a.c_pk, a.s_pk), a.signature
+                    )
                 ):
                     raise _Refuse(f"the key advert of client {a.id} has an invalid signature.")
-            if len(ids) < config.n_min:
+            if len(ids) < _n_min(config):
                 raise _Refuse(
-                    f"only {len(ids)} clients advertised keys, fewer than n_min = "
-                    f"{config.n_min}."
+                    f"only {len(ids)} clients advertised keys, fewer than n_min = {config.n_min}."
                 )
             self._transcript_hash = crypto.transcript_hash(
                 sid, {a.id: (a.c_pk, a.s_pk) for a in msg.adverts}
@@ -376,6 +379,7 @@ class Client:
                     raise _Refuse(f"the advert of client {a.id} repeats a key seen before.")
                 seen.add(key)
             self._s_pks[a.id] = a.s_pk
+            assert self._c_sk is not None
             self._channel[a.id] = crypto.channel_key(self._c_sk, a.c_pk, sid)
         holders = sorted([self.id, *self._channel])
         if len(holders) < config.t:
@@ -483,7 +487,7 @@ class Client:
             raise _Refuse(
                 f"only {alive} of this client's holders survive, fewer than t = {config.t}."
             )
-        if len(u3) < config.n_min:
+        if len(u3) < _n_min(config):
             raise _Refuse(
                 f"the survivor list has {len(u3)} clients, fewer than n_min = {config.n_min}."
             )
@@ -511,8 +515,7 @@ class Client:
         if config.mode is Mode.ACTIVE:
             if msg.survivors != self._signed_u3:
                 raise _Refuse(
-                    "the unmasking request's survivor list differs from the one this "
-                    "client signed."
+                    "the unmasking request's survivor list differs from the one this client signed."
                 )
             assert msg.signatures is not None and self._verify_keys is not None
             assert self._transcript_hash is not None

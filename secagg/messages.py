@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple, TypeAlias, Union
+from typing import Any, ClassVar, NamedTuple, TypeAlias
 
 from .exceptions import InvalidInputError, MalformedMessageError
 
@@ -178,9 +178,7 @@ def encode_bitmap(members: Any, universe_size: int) -> bytes:
     out = bytearray((universe_size + 7) // 8)
     for j in members:
         if not 0 <= j < universe_size:
-            raise InvalidInputError(
-                f"bitmap position {j} is outside 0..{universe_size - 1}."
-            )
+            raise InvalidInputError(f"bitmap position {j} is outside 0..{universe_size - 1}.")
         out[j >> 3] |= 1 << (j & 7)
     return bytes(out)
 
@@ -277,9 +275,7 @@ def _check_ids(r: _Reader, prev: int, cur: int, limit: int, field: str) -> None:
     if not 1 <= cur <= limit:
         raise _bad(f"{r.what}: {field} id {cur} is outside 1..{limit}.")
     if cur <= prev:
-        raise _bad(
-            f"{r.what}: {field} ids must be strictly increasing, got {cur} after {prev}."
-        )
+        raise _bad(f"{r.what}: {field} ids must be strictly increasing, got {cur} after {prev}.")
 
 
 def _check_sig_mode(r: _Reader, signed: bool, config: Any) -> None:
@@ -324,11 +320,9 @@ def _enc_fixed(v: bytes, n: int, field: str) -> bytes:
 
 
 def _enc_sorted_ids(ids: list[int], field: str) -> None:
-    for a, b in zip(ids, ids[1:]):
+    for a, b in zip(ids, ids[1:], strict=False):
         if b <= a:
-            raise InvalidInputError(
-                f"{field} ids must be strictly increasing, got {b} after {a}."
-            )
+            raise InvalidInputError(f"{field} ids must be strictly increasing, got {b} after {a}.")
     if ids and ids[0] < 1:
         raise InvalidInputError(f"{field} id {ids[0]} is not a client id (ids start at 1).")
 
@@ -367,7 +361,7 @@ class _Base:
         return self._header() + self._body()
 
     @classmethod
-    def from_bytes(cls, data: bytes, config: Any = None) -> "Message":
+    def from_bytes(cls, data: bytes, config: Any = None) -> Message:
         """Decode ``data`` as this message type.
 
         Args:
@@ -384,7 +378,7 @@ class _Base:
         return msg
 
     @classmethod
-    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> "_Base":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> _Base:
         raise NotImplementedError  # pragma: no cover
 
 
@@ -413,7 +407,7 @@ class ConfigRequest(_Base):
         return out + b"\x01" + _enc_fixed(self.signature, SIG_LEN, "signature")
 
     @classmethod
-    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> "ConfigRequest":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> ConfigRequest:
         cfg = r.take(CONFIG_LEN, "config")
         if not cfg.startswith(_CONFIG_LABEL) or cfg[len(_CONFIG_LABEL)] != 1:
             raise _bad(f"{r.what}: the config does not start with the v1 canonical label.")
@@ -449,7 +443,7 @@ class KeyAdvert(_Base):
         return out + b"\x01" + _enc_fixed(self.signature, SIG_LEN, "signature")
 
     @classmethod
-    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> "KeyAdvert":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> KeyAdvert:
         c_pk = r.take(KEY_LEN, "c_pk")
         s_pk = r.take(KEY_LEN, "s_pk")
         signed = _flag(r, "has_signature")
@@ -484,7 +478,7 @@ class AdvertForward(_Base):
         return b"".join(parts)
 
     @classmethod
-    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> "AdvertForward":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> AdvertForward:
         signed = _flag(r, "has_signatures")
         _check_sig_mode(r, signed, config)
         count = r.u32("count")
@@ -526,7 +520,7 @@ class EncryptedShares(_Base):
         return b"".join(parts)
 
     @classmethod
-    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> "EncryptedShares":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> EncryptedShares:
         com = r.take(COMMIT_LEN, "commitment")
         count = r.u32("count")
         limit = _id_limit(config)
@@ -563,7 +557,7 @@ class ShareForward(_Base):
         return b"".join(parts)
 
     @classmethod
-    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> "ShareForward":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> ShareForward:
         count = r.u32("count")
         limit = _id_limit(config)
         _check_count(r, count, limit, 4 + COMMIT_LEN + CIPHERTEXT_LEN, "ciphertext")
@@ -625,7 +619,7 @@ class MaskedInput(_Base):
         )
 
     @classmethod
-    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> "MaskedInput":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> MaskedInput:
         k = r.u32("num_neighbours")
         limit = MAX_N - 1 if config is None else int(config.k)
         if k > limit or (config is not None and k != limit):
@@ -673,7 +667,7 @@ class SurvivorRequest(_Base):
         return _enc_u32(self.n, "n") + encode_bitmap([v - 1 for v in self.survivors], self.n)
 
     @classmethod
-    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> "SurvivorRequest":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> SurvivorRequest:
         n, ids = _parse_bitmap_n(r, config)
         return cls(session_id, sender, n, ids)
 
@@ -706,9 +700,7 @@ class SurvivorSignature(_Base):
         return _enc_fixed(self.signature, SIG_LEN, "signature")
 
     @classmethod
-    def _parse(
-        cls, r: _Reader, session_id: bytes, sender: int, config: Any
-    ) -> "SurvivorSignature":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> SurvivorSignature:
         if config is not None and not _is_active(config):
             raise _bad(f"{r.what}: survivor signatures exist only in active mode.")
         return cls(session_id, sender, r.take(SIG_LEN, "signature"))
@@ -741,7 +733,7 @@ class UnmaskRequest(_Base):
         return b"".join(out)
 
     @classmethod
-    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> "UnmaskRequest":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> UnmaskRequest:
         n, ids = _parse_bitmap_n(r, config)
         signed = _flag(r, "has_signatures")
         _check_sig_mode(r, signed, config)
@@ -780,7 +772,7 @@ class UnmaskResponse(_Base):
         return b"".join(parts)
 
     @classmethod
-    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> "UnmaskResponse":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> UnmaskResponse:
         count = r.u32("count")
         limit = _id_limit(config)
         _check_count(r, count, limit, 4 + 1 + SHARE_LEN, "share")
@@ -822,7 +814,7 @@ class AbortNotice(_Base):
         return len(raw).to_bytes(2, "big") + raw
 
     @classmethod
-    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> "AbortNotice":
+    def _parse(cls, r: _Reader, session_id: bytes, sender: int, config: Any) -> AbortNotice:
         n = r.u16("reason_length")
         if n > MAX_REASON_BYTES:
             raise _bad(f"{r.what}: reason length {n} exceeds {MAX_REASON_BYTES} bytes.")
@@ -834,19 +826,19 @@ class AbortNotice(_Base):
         return cls(session_id, sender, reason)
 
 
-Message: TypeAlias = Union[
-    ConfigRequest,
-    KeyAdvert,
-    AdvertForward,
-    EncryptedShares,
-    ShareForward,
-    MaskedInput,
-    SurvivorRequest,
-    SurvivorSignature,
-    UnmaskRequest,
-    UnmaskResponse,
-    AbortNotice,
-]
+Message: TypeAlias = (
+    ConfigRequest
+    | KeyAdvert
+    | AdvertForward
+    | EncryptedShares
+    | ShareForward
+    | MaskedInput
+    | SurvivorRequest
+    | SurvivorSignature
+    | UnmaskRequest
+    | UnmaskResponse
+    | AbortNotice
+)
 
 _BY_TYPE: dict[int, type[_Base]] = {
     cls.TYPE: cls

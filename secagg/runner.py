@@ -109,9 +109,7 @@ def _check_args(
             f"dropouts must map client ids 1..{config.n} to one of {ROUNDS}, got {bad}."
         )
     if transcript not in (None, "full", "digest"):
-        raise InvalidInputError(
-            f"transcript must be None, 'full' or 'digest', got {transcript!r}."
-        )
+        raise InvalidInputError(f"transcript must be None, 'full' or 'digest', got {transcript!r}.")
 
 
 def run_round(
@@ -247,9 +245,7 @@ def run_round(
         aborted=server.abort_reason,
         dropped=dict(server.dropped),
         reconstructed=(
-            dict(result.reconstructed)
-            if result is not None
-            else {"self_mask": (), "pairwise": ()}
+            dict(result.reconstructed) if result is not None else {"self_mask": (), "pairwise": ()}
         ),
         bad_holders=() if result is None else result.bad_holders,
         timings=timings,

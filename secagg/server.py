@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import crypto, masking, packing, prg, shamir
-from ._protocol_common import Rng, State, default_rng, pair_purpose
+from ._protocol_common import Rng, State, _n_min, default_rng, pair_purpose
 from .config import Config, Mode
 from .exceptions import (
     DecodingError,
@@ -215,8 +215,10 @@ class Server:
         if not self._started:
             self.discarded.append((rnd, sender, "the session has not started"))
             return
-        if isinstance(sender, bool) or not isinstance(sender, (int, np.integer)) or not (
-            1 <= int(sender) <= self.config.n
+        if (
+            isinstance(sender, bool)
+            or not isinstance(sender, (int, np.integer))
+            or not (1 <= int(sender) <= self.config.n)
         ):
             self.discarded.append((rnd, -1, f"unknown sender {sender!r}"))
             return
@@ -225,9 +227,7 @@ class Server:
             self.discarded.append((rnd, sender, "the session is over"))
             return
         if sender in self.dropped:
-            self.discarded.append(
-                (rnd, sender, f"client {sender} already counts as dropped")
-            )
+            self.discarded.append((rnd, sender, f"client {sender} already counts as dropped"))
             return
         if sender not in self._asked:
             self._drop(sender, "it sent a message in a round it was not asked to answer")
@@ -245,9 +245,7 @@ class Server:
             if sid != self.session_id:
                 raise ProtocolViolationError("its message carries another session id")
             if hdr_sender != sender:
-                raise ProtocolViolationError(
-                    f"its message names sender {hdr_sender}, not {sender}"
-                )
+                raise ProtocolViolationError(f"its message names sender {hdr_sender}, not {sender}")
             if mtype == MsgType.ABORT:
                 msg = decode(data, self.config)
                 assert isinstance(msg, AbortNotice)
@@ -280,9 +278,7 @@ class Server:
         if not self._started:
             raise ProtocolViolationError("close_round() called before start().")
         if self.state in (State.COMPLETED, State.ABORTED):
-            raise ProtocolViolationError(
-                f"close_round() called in final state {self.state.value}."
-            )
+            raise ProtocolViolationError(f"close_round() called in final state {self.state.value}.")
         rnd = self.state.round
         assert rnd is not None
         for u in sorted(self._asked - self._answered):
@@ -331,7 +327,7 @@ class Server:
         return {u: note for u in recipients}
 
     def _check_enough(self, alive: list[int], what: str) -> None:
-        if len(alive) < self.config.n_min:
+        if len(alive) < _n_min(self.config):
             raise _Abort(
                 f"only {len(alive)} clients {what}, fewer than n_min = {self.config.n_min}."
             )
@@ -441,8 +437,7 @@ class Server:
         expected = [v for v in nbrs if v in u2]
         if claimed != expected:
             raise ProtocolViolationError(
-                f"its masking set {claimed[:8]} differs from its neighbours in U2 "
-                f"{expected[:8]}"
+                f"its masking set {claimed[:8]} differs from its neighbours in U2 {expected[:8]}"
             )
         assert self._acc is not None
         # Validates the whole packed vector before touching the accumulator.
@@ -522,8 +517,9 @@ class Server:
 
         def ok(secret: bytes) -> bool:
             if kind == ShareKind.SELF_MASK:
-                return crypto.self_commitment(self.session_id, owner, secret) == (
-                    self._commitments[owner]
+                return (
+                    crypto.self_commitment(self.session_id, owner, secret)
+                    == (self._commitments[owner])
                 )
             try:
                 return crypto.x25519_public(secret) == self._adverts[owner].s_pk
@@ -616,4 +612,3 @@ class Server:
     def __repr__(self) -> str:
         extra = f", reason={self.abort_reason!r}" if self.abort_reason else ""
         return f"Server(n={self.config.n}, state={self.state.value}{extra})"
-

@@ -292,7 +292,9 @@ def test_hostile_count_costs_nothing():
         lambda: M.MaskedInput(SID, 1, 4, b"\x0f", 8, 3, bytes(2)),
         lambda: M.ConfigRequest(SID, 0, SEMI.canonical(), bytes(32), b"s" * 64),
         lambda: M.AdvertForward(
-            SID, 0, (M.Advert(1, bytes(32), bytes(32), b"s" * 64), M.Advert(2, bytes(32), bytes(32)))
+            SID,
+            0,
+            (M.Advert(1, bytes(32), bytes(32), b"s" * 64), M.Advert(2, bytes(32), bytes(32))),
         ),
     ],
 )
@@ -369,7 +371,9 @@ def test_round_trip(kind, ids, data):
             tuple(ids),
             None
             if sigs is None
-            else tuple(M.SignatureEntry(i, data.draw(bytes_st(min_size=64, max_size=64))) for i in ids),
+            else tuple(
+                M.SignatureEntry(i, data.draw(bytes_st(min_size=64, max_size=64))) for i in ids
+            ),
         )
     else:
         msg = M.UnmaskResponse(

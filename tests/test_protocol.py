@@ -73,8 +73,15 @@ def active_setup(n: int = 6, t: int = 5, c: int = 1, m: int = 4, seed: int = 0) 
 class Session:
     """Drives one server and n clients by hand, with hooks on every message."""
 
-    def __init__(self, config: Config, *, active: Active | None = None, seed: int = 0,
-                 client_config: Config | None | str = "same", policy: ClientPolicy | None = None):
+    def __init__(
+        self,
+        config: Config,
+        *,
+        active: Active | None = None,
+        seed: int = 0,
+        client_config: Config | None | str = "same",
+        policy: ClientPolicy | None = None,
+    ):
         self.config = config
         self.inputs = vectors(config, seed)
         rng = det_rng(seed)
@@ -86,8 +93,13 @@ class Session:
                 active.auth_sk, crypto.config_message(nonce, config.canonical())
             )
             kw = {"verify_keys": active.vks, "authority_vk": active.auth_vk}
-        self.server = Server(config, nonce=nonce, config_signature=sig, rng=rng,
-                             verify_keys=active.vks if active else None)
+        self.server = Server(
+            config,
+            nonce=nonce,
+            config_signature=sig,
+            rng=rng,
+            verify_keys=active.vks if active else None,
+        )
         cc = config if client_config == "same" else client_config
         self.clients = {
             u: Client(
@@ -103,8 +115,12 @@ class Session:
         }
         self.sent: dict[tuple[str, int], list[bytes]] = {}
 
-    def run(self, to_client: Hook | None = None, to_server: Hook | None = None,
-            stop: dict[int, str] | None = None) -> Server:
+    def run(
+        self,
+        to_client: Hook | None = None,
+        to_server: Hook | None = None,
+        stop: dict[int, str] | None = None,
+    ) -> Server:
         stop = stop or {}
         order = ["R0", "R1", "R2", "R3", "R4"]
         requests = self.server.start()
@@ -114,7 +130,9 @@ class Session:
                 if u in stop and order.index(stop[u]) <= order.index(rnd):
                     continue
                 req_out = to_client(rnd, u, req) if to_client else req
-                reqs = [] if req_out is None else req_out if isinstance(req_out, list) else [req_out]
+                reqs = (
+                    [] if req_out is None else req_out if isinstance(req_out, list) else [req_out]
+                )
                 for r in reqs:
                     for reply in self.clients[u].handle(r):
                         self.sent.setdefault((rnd, u), []).append(reply)
@@ -135,7 +153,7 @@ def rewrite(data: bytes, **changes) -> bytes:
     return dataclasses.replace(M.decode(data), **changes).to_bytes()
 
 
-def only_for(rnd: str, u: int, fn: Callable[[bytes], "bytes | list[bytes] | None"]) -> Hook:
+def only_for(rnd: str, u: int, fn: Callable[[bytes], bytes | list[bytes] | None]) -> Hook:
     def hook(r: str, v: int, data: bytes):
         return fn(data) if (r, v) == (rnd, u) else data
 
@@ -231,7 +249,9 @@ def test_refuses_when_absent_from_survivor_list():
 def test_refuses_survivor_outside_masking_set():
     """U3 naming a neighbour outside M_u (U3 ∩ N(u) ⊄ M_u) makes the client abort."""
     s = Session(SEMI)
-    s.run(stop={5: "R1"}, to_client=only_for("R4", 1, lambda d: rewrite(d, survivors=(1, 2, 3, 4, 5))))
+    s.run(
+        stop={5: "R1"}, to_client=only_for("R4", 1, lambda d: rewrite(d, survivors=(1, 2, 3, 4, 5)))
+    )
     _assert_refused(s.clients[1], s.sent[("R4", 1)], "not in this client's masking set")
 
 
@@ -281,7 +301,9 @@ def test_refuses_too_few_holders_in_r1():
 def test_refuses_too_few_masking_neighbours_in_r2():
     """|M_u| + 1 < t in R2: the client aborts instead of sending a masked input."""
     s = Session(SEMI)
-    s.run(to_client=only_for("R2", 1, lambda d: rewrite(d, ciphertexts=M.decode(d).ciphertexts[:1])))
+    s.run(
+        to_client=only_for("R2", 1, lambda d: rewrite(d, ciphertexts=M.decode(d).ciphertexts[:1]))
+    )
     _assert_refused(s.clients[1], s.sent[("R2", 1)], "fewer than t = 3")
     assert 1 not in s.server.u3
 
@@ -372,7 +394,7 @@ def test_never_both_share_kinds_for_one_client():
     s = Session(SEMI)
     s.run(stop={4: "R2"})
     assert s.server.state is State.COMPLETED
-    for (rnd, u), replies in s.sent.items():
+    for (rnd, _u), replies in s.sent.items():
         if rnd != "R4":
             continue
         msg = M.decode(replies[0])
@@ -475,7 +497,11 @@ def test_active_refuses_invalid_survivor_signature():
         sig = msg.signatures[2]
         return dataclasses.replace(
             msg,
-            signatures=(*msg.signatures[:2], sig._replace(signature=bytes(64)), *msg.signatures[3:]),
+            signatures=(
+                *msg.signatures[:2],
+                sig._replace(signature=bytes(64)),
+                *msg.signatures[3:],
+            ),
         ).to_bytes()
 
     s.run(to_client=only_for("R4", 1, bad))
@@ -523,9 +549,7 @@ def test_server_drops_wrong_masking_set():
 def test_server_handles_duplicates():
     """A repeated R1 reply drops its sender; a repeated masked input is discarded, not refolded."""
     s = Session(SEMI)
-    server = s.run(
-        to_server=lambda r, u, d: [d, d] if (r, u) in (("R1", 1), ("R2", 2)) else d
-    )
+    server = s.run(to_server=lambda r, u, d: [d, d] if (r, u) in (("R1", 1), ("R2", 2)) else d)
     assert server.dropped == {1: "R1"}
     assert 2 in server.u3
     assert any("second masked input" in x[2] for x in server.discarded)
@@ -564,11 +588,13 @@ def test_server_drops_wrong_session_and_client_abort():
     """A reply for another session, or a client's abort notice, counts as a dropout."""
     s = Session(SEMI)
     server = s.run(
-        to_server=lambda r, u, d: rewrite(d, session_id=b"\x07" * 32)
-        if (r, u) == ("R1", 2)
-        else M.AbortNotice(server_sid(s), 3, "stop").to_bytes()
-        if (r, u) == ("R2", 3)
-        else d
+        to_server=lambda r, u, d: (
+            rewrite(d, session_id=b"\x07" * 32)
+            if (r, u) == ("R1", 2)
+            else M.AbortNotice(server_sid(s), 3, "stop").to_bytes()
+            if (r, u) == ("R2", 3)
+            else d
+        )
     )
     assert server.dropped == {2: "R1", 3: "R2"}
     assert "another session id" in server.drop_reasons[2]
@@ -675,9 +701,7 @@ def test_too_many_wrong_shares_abort_naming_the_owner():
     """Wrong shares beyond the RS bound abort naming the client, never a wrong sum."""
     s = Session(ROBUST)
     hooks = {("R4", u) for u in (1, 2, 3)}
-    server = s.run(
-        to_server=lambda r, u, d: corrupt_share(4)(d) if (r, u) in hooks else d
-    )
+    server = s.run(to_server=lambda r, u, d: corrupt_share(4)(d) if (r, u) in hooks else d)
     assert server.state is State.ABORTED and server.result is None
     assert server.abort_reason.startswith("client 4:")
 
@@ -707,7 +731,9 @@ from hypothesis import strategies as st  # noqa: E402
 def test_client_never_raises_on_mutated_requests(rnd, data):
     """Any byte mutation of a request leaves the client completed or aborted, never raising."""
     s = Session(SEMI)
-    flips = data.draw(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=3))
+    flips = data.draw(
+        st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=3)
+    )
 
     def mutate(d: bytes) -> bytes:
         raw = bytearray(d)
@@ -731,7 +757,9 @@ def test_client_never_raises_on_mutated_requests(rnd, data):
 def test_server_never_raises_or_misfolds_on_mutated_replies(rnd, data):
     """Any byte mutation of a reply drops or keeps its sender; a released sum is always exact."""
     s = Session(SEMI)
-    flips = data.draw(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=3))
+    flips = data.draw(
+        st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=3)
+    )
 
     def mutate(d: bytes) -> bytes:
         raw = bytearray(d)

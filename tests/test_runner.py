@@ -57,7 +57,9 @@ def assert_exact(config: Config, inputs, result: RoundResult) -> None:
 def test_exact_sum_without_dropouts(b, graph):
     """With no dropout the output is exactly Σ x_u mod 2^b over all n clients."""
     config = (
-        Config(n=5, t=3, k=4, b=b, m=33) if graph == "complete" else Config(n=9, t=3, k=4, b=b, m=33)
+        Config(n=5, t=3, k=4, b=b, m=33)
+        if graph == "complete"
+        else Config(n=9, t=3, k=4, b=b, m=33)
     )
     inputs = inputs_for(config, b)
     result = run_round(config, inputs)
@@ -210,9 +212,7 @@ def test_injected_rng_makes_the_round_reproducible():
 
 def test_active_mode_happy_path_with_runner_made_keys():
     """Active mode on the complete graph gives the exact sum with runner-made keys."""
-    config = Config(
-        n=6, t=5, k=5, b=32, m=10, c=1, mode=Mode.ACTIVE, registry_digest=b"\x01" * 32
-    )
+    config = Config(n=6, t=5, k=5, b=32, m=10, c=1, mode=Mode.ACTIVE, registry_digest=b"\x01" * 32)
     inputs = inputs_for(config, 7)
     result = run_round(config, inputs, transcript="digest")
     assert_exact(config, inputs, result)
@@ -222,9 +222,7 @@ def test_active_mode_happy_path_with_runner_made_keys():
 @pytest.mark.parametrize("rnd", ["R2", "R3", "R4"])
 def test_active_mode_dropout(rnd):
     """Active mode recovers from a client stopping before R2, R3 or R4."""
-    config = Config(
-        n=7, t=5, k=6, b=16, m=10, c=1, mode=Mode.ACTIVE, registry_digest=b"\x01" * 32
-    )
+    config = Config(n=7, t=5, k=6, b=16, m=10, c=1, mode=Mode.ACTIVE, registry_digest=b"\x01" * 32)
     inputs = inputs_for(config, 8)
     result = run_round(config, inputs, dropouts={3: rnd})
     assert_exact(config, inputs, result)
@@ -279,15 +277,11 @@ def test_random_dropout_schedules_give_exact_sum_or_clean_abort(data):
     """Any dropout schedule yields the exact sum over U3 or an abort with no sum."""
     config = Config(n=8, t=3, k=4, b=12, m=5)
     inputs = inputs_for(config, 12)
-    drops = data.draw(
-        st.dictionaries(st.integers(1, 8), st.sampled_from(ROUNDS), max_size=5)
-    )
+    drops = data.draw(st.dictionaries(st.integers(1, 8), st.sampled_from(ROUNDS), max_size=5))
     result = run_round(config, inputs, dropouts=drops)
     if result.aborted is None:
         assert_exact(config, inputs, result)
-        folded_if_honest = {
-            u for u in range(1, 9) if drops.get(u, "R9") not in ("R0", "R1", "R2")
-        }
+        folded_if_honest = {u for u in range(1, 9) if drops.get(u, "R9") not in ("R0", "R1", "R2")}
         # A client that did not drop may still refuse (fewer than t live holders):
         # it is then counted as dropped, never silently missing.
         assert result.survivors <= folded_if_honest

@@ -514,3 +514,28 @@ def test_bitmap_malformed() -> None:
         crypto.bitmap([4], universe)
     with pytest.raises(InvalidInputError, match="more than once"):
         crypto.bitmap([1], [1, 1])
+
+
+def test_module_functions_use_default_backend() -> None:
+    """The module-level API is bound to the backend backend_name() reports."""
+    default = crypto.get_backend(crypto.backend_name())
+    for fn in (crypto.x25519_shared, crypto.aes_gcm_encrypt, crypto.ed25519_verify):
+        assert fn.__self__ is default  # type: ignore[attr-defined]
+
+
+def test_bench_script_prints_json_lines() -> None:
+    """bench/crypto_backend.py prints one JSON line per (backend, op) plus the machine line."""
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.crypto_backend", "--repeat", "1", "--number", "1"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    ops = [x for x in lines if "op" in x]
+    assert len(ops) == 8 * len(BACKENDS)
+    assert all(x["us_per_op"] > 0 for x in ops)
+    assert lines[-1]["machine"]["default_backend"] == crypto.backend_name()

@@ -27,7 +27,7 @@ Accounting is Rényi DP (RDP), converted to (ε, δ) with dp-accounting's
   Differentially Private Federated Learning", Theorem 3.5.
 * Sum of discrete Gaussians: Kairouz, Liu, Steinke (2021), "The Distributed
   Discrete Gaussian Mechanism for Federated Learning with Secure Aggregation",
-  Theorem 1 (ρ-zCDP, hence RDP α·ρ).
+  Proposition 14 (the RDP bound behind their Theorem 1).
 * Discrete Laplace (local): ε-DP per release; ε-DP implies (α, min(ε, α ε²/2))-RDP
   (Bun and Steinke 2016, Prop. 3.3).
 
@@ -291,11 +291,17 @@ def distributed_discrete_gaussian_rdp(
 ) -> np.ndarray:
     """RDP of a sum of n independent discrete Gaussians N_Z(0, σ²) per coordinate.
 
-    Kairouz, Liu and Steinke (2021), Theorem 1: the sum is ½ε²-concentrated DP
-    (ρ-zCDP with ρ = ε²/2, hence RDP α·ρ at every order α) with
+    Kairouz, Liu and Steinke (2021), Proposition 14 (the RDP form behind their
+    Theorem 1). With ``a = Δ2 / (sqrt(n) σ)``, ``b = Δ1 / (sqrt(n) σ)`` and
 
-        τ = 10 Σ_{k=1}^{n-1} exp(-2 π² σ² k / (k + 1)),
-        ε = min( sqrt(Δ2² / (n σ²) + τ d / 2),  Δ1 / (sqrt(n) σ) + τ sqrt(d) ).
+        τ = 10 Σ_{k=1}^{n-1} exp(-2 π² σ² k / (k + 1))
+
+    (τ measures how far the sum of n discrete Gaussians is from one discrete
+    Gaussian of variance nσ²; it is 0 for n = 1), at order α:
+
+        ε(α) = min( α a²/2 + τ d,
+                    α (a² + 2 b τ + τ² d) / 2,
+                    α (a + τ sqrt(d))² / 2 ).
 
     Args:
         orders: Orders α > 1.
@@ -308,12 +314,20 @@ def distributed_discrete_gaussian_rdp(
     if n < 1:
         raise InvalidInputError(f"at least one noise contributor is needed, got n = {n}")
     tau = 10 * sum(math.exp(-2 * math.pi**2 * s2 * k / (k + 1)) for k in range(1, n))
-    eps = min(
-        math.sqrt(l2 * l2 / (n * s2) + tau * d / 2),
-        l1 / (math.sqrt(n * s2)) + tau * math.sqrt(d),
-    )
-    rho = eps * eps / 2
-    return np.array([a * rho for a in orders])
+    a = l2 / math.sqrt(n * s2)
+    b = l1 / math.sqrt(n * s2)
+    out = []
+    for alpha in orders:
+        if alpha <= 1:
+            raise InvalidInputError(f"RDP orders must exceed 1, got {alpha}")
+        out.append(
+            min(
+                alpha * a * a / 2 + tau * d,
+                alpha * (a * a + 2 * b * tau + tau * tau * d) / 2,
+                alpha * (a + math.sqrt(d) * tau) ** 2 / 2,
+            )
+        )
+    return np.array(out)
 
 
 def pure_dp_rdp(orders: Sequence[float], epsilon: float) -> np.ndarray:

@@ -197,3 +197,14 @@ def test_skellam_epsilon_matches_dp_accounting_gaussian_in_the_limit():
     acc = rdp.RdpAccountant(list(dp.DEFAULT_ORDERS))
     acc.compose(dp_accounting.GaussianDpEvent(z), rounds)
     assert ours == pytest.approx(acc.get_epsilon(1e-5), rel=0.01)
+
+
+def test_ddg_two_clients_hand_computed():
+    """n = 2, sigma^2 = 1/4, d = 4, D1 = 2, D2 = 1, alpha = 2: tau = 10 exp(-pi^2/4),
+    and the first of Proposition 14's three terms, 2 + 4 tau, is the smallest."""
+    tau = 10 * math.exp(-(math.pi**2) / 4)
+    a, b = 1 / math.sqrt(0.5), 2 / math.sqrt(0.5)
+    terms = [a * a + 4 * tau, a * a + 2 * b * tau + 4 * tau * tau, (a + 2 * tau) ** 2]
+    assert min(terms) == terms[0] == pytest.approx(2 + 4 * tau)
+    got = dp.distributed_discrete_gaussian_rdp([2.0], 0.25, 2, 4, 2.0, 1.0)[0]
+    assert got == pytest.approx(2 + 4 * tau, rel=1e-12)

@@ -78,10 +78,11 @@ def test_extreme_words_wrap_mod_2b():
     assert int(result.sum[0]) == (4 * (2**64 - 1)) % 2**64
 
 
+@pytest.mark.parametrize("b", [1, 16, 64])
 @pytest.mark.parametrize("rnd", ROUNDS)
-def test_single_dropout_at_each_round_keeps_the_sum_exact(rnd):
+def test_single_dropout_at_each_round_keeps_the_sum_exact(rnd, b):
     """A client stopping before any round leaves an exact sum over exactly U3."""
-    config = Config(n=9, t=3, k=4, b=16, m=20)
+    config = Config(n=9, t=3, k=4, b=b, m=20)
     inputs = inputs_for(config, 1)
     result = run_round(config, inputs, dropouts={4: rnd})
     assert_exact(config, inputs, result)
@@ -167,6 +168,11 @@ def test_full_transcript_records_every_received_message():
     # What the server saw is masked: no y_u equals its x_u.
     for u, y in result.masked_inputs.items():
         assert y.dtype == config.dtype and not np.array_equal(y, inputs[u])
+    # Even their sum is masked until the server removes the self-masks.
+    raw = np.zeros(config.m, dtype=np.uint64)
+    for y in result.masked_inputs.values():
+        raw = raw + y.astype(np.uint64)
+    assert not np.array_equal((raw % (1 << config.b)).astype(config.dtype), result.sum)
     # Bytes per client per round are exactly what the transcript shows.
     for u in range(1, 6):
         per: dict[str, int] = {}

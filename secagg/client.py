@@ -130,12 +130,11 @@ class Client:
             raise InvalidInputError(f"the input vector must be 1-D, got shape {vec.shape}.")
         if config is not None:
             self._check_vector(vec, config)
-        if (
-            config is not None
-            and config.mode is Mode.ACTIVE
-            or policy is not None
-            and (policy.registry_digest is not None)
-        ):
+        # A policy pinning a registry digest accepts only active configs.
+        wants_active = (config is not None and config.mode is Mode.ACTIVE) or (
+            policy is not None and policy.registry_digest is not None
+        )
+        if wants_active:
             if signing_key is None or verify_keys is None or authority_vk is None:
                 raise InvalidInputError(
                     "active mode needs the client's signing_key, the registry's "

@@ -518,6 +518,18 @@ def test_active_registry_mismatch_refused():
     assert "registry digest" in s.clients[2].abort_reason
 
 
+def test_active_client_with_policy_instead_of_config():
+    """An active client built from a policy (no config) joins a signed config it allows."""
+    a = active_setup()
+    policy = ClientPolicy(
+        gamma_max=0.1, min_n=6, min_t=5, min_n_min=5, registry_digest=a.config.registry_digest
+    )
+    s = Session(a.config, active=a, client_config=None, policy=policy)
+    server = s.run()
+    assert server.state is State.COMPLETED
+    np.testing.assert_array_equal(server.result.sum, s.expected())
+
+
 def test_active_client_needs_its_keys():
     """Building an active-mode client without keys is an InvalidInputError."""
     a = active_setup()

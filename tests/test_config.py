@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from secagg.config import (
@@ -93,6 +93,83 @@ def test_active_refusals(kwargs: dict[str, Any], match: str) -> None:
     """Active mode refuses 2t <= h + c, sparse graphs and an all-zero digest."""
     with pytest.raises(InvalidInputError, match=match):
         _active(**kwargs)
+
+
+def _valid(n: int, t: int, k: int, c: int, n_min: int, b: int, m: int, mode: str, d: bytes) -> bool:
+    """The §6 rules plus this package's additions, written out independently."""
+    h = k + 1
+    w = 4 if b <= 32 else 8
+    return (
+        n >= 3
+        and c >= 0
+        and 2 <= k <= n - 1
+        and (k == n - 1 or k % 2 == 0)
+        and 2 <= t <= h
+        and t <= n_min <= n
+        and 1 <= b <= 64
+        and m >= 1
+        and m * w <= 2**36
+        and len(d) == 32
+        and (
+            (mode == "semi_honest" and t > c and 2 * t > k and d == bytes(32))
+            or (mode == "active" and k == n - 1 and 2 * t > h + c and d != bytes(32))
+        )
+    )
+
+
+@st.composite
+def _near_valid(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid config's fields with at most one field moved to or across a boundary."""
+    n = draw(st.integers(3, 14))
+    mode = draw(st.sampled_from(["semi_honest", "active"]))
+    c = draw(st.integers(0, 2))
+    if mode == "active":
+        k = n - 1
+        t = draw(st.integers(min((k + 1 + c) // 2 + 1, k + 1), k + 1))
+        c = min(c, 2 * t - k - 2)
+        d = DIGEST
+    else:
+        k = draw(st.sampled_from([n - 1, *range(2, n - 1, 2)]))
+        c = min(c, k // 2)
+        t = draw(st.integers(max(c + 1, k // 2 + 1), k + 1))
+        d = bytes(32)
+    b = draw(st.sampled_from([1, 32, 33, 64]))
+    m = draw(st.sampled_from([1, 5, 2**33] + ([2**34] if b <= 32 else [])))
+    fields: dict[str, Any] = dict(
+        n=n, t=t, k=k, c=c, n_min=draw(st.integers(t, n)), b=b, m=m, mode=mode, registry_digest=d
+    )
+    moved = draw(st.sampled_from([None, "n", "t", "k", "c", "n_min", "b", "m", "registry_digest"]))
+    if moved == "registry_digest":
+        fields[moved] = draw(st.sampled_from([bytes(32), DIGEST, bytes(31)]))
+    elif moved == "m":
+        fields[moved] = draw(st.sampled_from([0, -1, 2**33 + 1, 2**34, 2**34 + 1]))
+    elif moved is not None:
+        fields[moved] = fields[moved] + draw(st.integers(-3, 3))
+    return fields
+
+
+@settings(max_examples=400)
+@given(fields=_near_valid())
+def test_rules_match_independent_predicate(fields: dict[str, Any]) -> None:
+    """A Config is built exactly when the written-out rules hold; otherwise InvalidInputError."""
+    expect = _valid(
+        fields["n"],
+        fields["t"],
+        fields["k"],
+        fields["c"],
+        fields["n_min"],
+        fields["b"],
+        fields["m"],
+        fields["mode"],
+        fields["registry_digest"],
+    )
+    event(f"valid {fields['mode']}" if expect else "refused")
+    try:
+        Config(**fields)
+    except InvalidInputError:
+        assert not expect
+    else:
+        assert expect
 
 
 def test_refusals_are_value_errors() -> None:

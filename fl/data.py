@@ -191,7 +191,10 @@ def make_clients(
 ) -> list[ClientData]:
     """Partition ``train`` among clients (Dirichlet label skew), each keeping a
     local test part for personalised evaluation. Client ids are 1..n_clients."""
-    parts = dirichlet_partition(train.y, n_clients, alpha, rng)
+    # At least 10 samples per client when the data allow it, never fewer than 2
+    # (one to train on, one for the local test part).
+    min_size = max(2, min(10, len(train) // (4 * n_clients)))
+    parts = dirichlet_partition(train.y, n_clients, alpha, rng, min_size=min_size)
     clients = []
     for cid, idx in enumerate(parts, start=1):
         idx = rng.permutation(idx)

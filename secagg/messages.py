@@ -482,6 +482,9 @@ class AdvertForward(_Base):
         signed = _flag(r, "has_signatures")
         _check_sig_mode(r, signed, config)
         count = r.u32("count")
+        if signed and count == 0:
+            # The encoder derives the flag from the entries: keep decoding canonical.
+            raise _bad(f"{r.what}: has_signatures is 1 but the list is empty.")
         limit = _id_limit(config)
         entry = 4 + 2 * KEY_LEN + (SIG_LEN if signed else 0)
         _check_count(r, count, limit, entry, "advert")

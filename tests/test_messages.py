@@ -194,6 +194,14 @@ def test_decoder_refusals(name, offset, new, match):
         M.decode(_patch(_vec(name), offset, new))
 
 
+def test_signed_flag_on_empty_advert_list_is_refused():
+    """A signed-flagged but empty advert list is refused (its decoding would not be canonical)."""
+    raw = bytearray(M.AdvertForward(SID, 0, ()).to_bytes())
+    raw[H] = 1
+    with pytest.raises(MalformedMessageError, match="empty"):
+        M.decode(bytes(raw))
+
+
 def test_share_value_equal_to_p_is_refused():
     """A share value of exactly p (not only above) is malformed."""
     data = _patch(_vec("unmask_response"), H + 9, P.to_bytes(8, "little"))

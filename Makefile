@@ -63,6 +63,7 @@ bench-core: build
 	$(VPY) -m bench.core
 
 lint: venv
+	$(VPY) -m pip install --quiet ruff mypy
 	$(VPY) -m ruff check secagg fl bench tests
 	$(VPY) -m mypy secagg
 

@@ -101,13 +101,13 @@ def run(args: argparse.Namespace) -> int:
             sum(lam[j] * known[j][c] for j in range(t - 1)) + lam[-1] * guess[c]
             for c in range(chunks)
         ]
-        values = ", ".join(f"{v % p:#018x}" for v in raw)
+        values = ", ".join(f"{v % p:#018x}" for v in raw[:3]) + (", ..." if chunks > 3 else "")
         print(f"  interpolation gives chunk values {values}:")
         print("  too large for their byte lengths, not even a candidate secret")
 
     # For ANY candidate secret there is a guess that makes the t - 1 shares fit it.
-    decoy = (args.decoy.encode() or b"?") * length
-    decoy = decoy[:length]
+    decoy = ((args.decoy.encode() or b"?") + b" ") * length
+    decoy = decoy[:length]  # same length as the secret
     decoy_chunks = [int.from_bytes(decoy[i : i + 7], "little") for i in range(0, length, 7)]
     inv_last = pow(lam[-1], p - 2, p)
     fitted = [

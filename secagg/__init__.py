@@ -19,8 +19,36 @@ from .exceptions import (
 
 __version__ = "0.1.0"
 
+# The protocol objects are imported on first use, so that ``import secagg``
+# (e.g. for its exceptions) does not load numpy and the compiled core.
+_LAZY = {
+    "Client": "secagg.client",
+    "Server": "secagg.server",
+    "Config": "secagg.config",
+    "Mode": "secagg.config",
+    "plan": "secagg.planner",
+    "run_round": "secagg.runner",
+    "RoundResult": "secagg.runner",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'secagg' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 __all__ = [
     "__version__",
+    "Client",
+    "Server",
+    "Config",
+    "Mode",
+    "plan",
+    "run_round",
+    "RoundResult",
     "SecAggError",
     "InvalidInputError",
     "MalformedMessageError",

@@ -1,7 +1,7 @@
 /* Gao's Reed-Solomon decoder over GF(2^61 - 1), used for robust Shamir
- * reconstruction (see rs.h). Works on public-after-the-fact data (the
- * decoded secret is checked by the caller), so unlike split/reconstruct it
- * branches on values.
+ * reconstruction (see rs.h). It runs where the secret is being recovered
+ * anyway (the server, after interpolation failed its check), so unlike
+ * split/reconstruct it may branch on values.
  *
  * For points x_1..x_h, received values y_1..y_h and dimension t:
  *   g0 = prod (X - x_i);  g1 = the interpolating polynomial of (x_i, y_i);
@@ -90,12 +90,11 @@ static int rs_decode_chunk(rs_work *ws, const uint64_t *xs, size_t t, uint64_t *
     const long cap = (long)h;
     uint64_t *r0 = ws->r0, *r1 = ws->r1, *v0 = ws->v0, *v1 = ws->v1, *q = ws->q;
 
-    /* g1 = sum_i y_i w_i g0 / (X - x_i), by synthetic division of g0. */
-    /* Lazy arithmetic (values < 2^61 + 8) in the O(h^2) loops; one final
-     * reduction per coefficient.
-     * The quotient g0 / (X - x_i) is produced coefficient by coefficient
-     * (synthetic division, top down) and added into g1 straight away; four
-     * points at once keep four independent multiply chains in flight. */
+    /* g1 = sum_i y_i w_i g0 / (X - x_i). Each quotient g0 / (X - x_i) is
+     * produced coefficient by coefficient (synthetic division, top down) and
+     * added into g1 straight away; four points at once keep four independent
+     * multiply chains in flight. Values stay lazy (< 2^61 + 8) in this O(h^2)
+     * loop, with one final reduction per coefficient. */
     const uint64_t *g0 = ws->g0;
     memset(r1, 0, (h + 1) * sizeof *r1);
     size_t i = 0;

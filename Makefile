@@ -34,7 +34,9 @@ build: $(VENV)/.stamp-deps
 
 # A fresh hypothesis seed per run, printed so a failure can be replayed with
 # make test HYPOTHESIS_SEED=<seed>.
-HYPOTHESIS_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+ifndef HYPOTHESIS_SEED
+HYPOTHESIS_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
 test: build
 	@echo "hypothesis seed: $(HYPOTHESIS_SEED)"
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(VPY) -m pytest --hypothesis-seed=$(HYPOTHESIS_SEED) $(PYTEST_ARGS)

@@ -63,3 +63,17 @@ def test_cli_prints_every_metric(capsys) -> None:
         assert metric in names, metric
     machine = next(rec for rec in lines if rec["metric"] == "machine")
     assert machine["crypto_backend"] and machine["core_implementation"]
+
+
+def test_cli_child_process_memory(capsys) -> None:
+    """--memory child reports the server's own peak RSS above its baseline."""
+    code = protocol.main(
+        ["--clients", "8", "--dim", "50000", "--dropout", "0.25", "--memory", "child",
+         "--openssl-seconds", "1"]
+    )
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    mem = next(rec for rec in lines if rec["metric"] == "server_memory")
+    assert mem["baseline_rss_bytes"] > 0 and mem["peak_rss_bytes"] >= mem["baseline_rss_bytes"]
+    outcome = next(rec for rec in lines if rec["metric"] == "outcome")
+    assert outcome["aborted"] is None and outcome["survivors"] == 6

@@ -119,6 +119,22 @@ def _rss_bytes() -> int:
         return 0
 
 
+def _peak_rss_bytes() -> int:
+    """Peak resident size of this process image (VmHWM), 0 if unknown.
+
+    Not ``ru_maxrss``: Linux keeps that across fork + exec, so a spawned child
+    would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _serve(conn: Any) -> None:
     """Child process: run a Server, answering calls and attribute reads over ``conn``."""
     import numpy  # noqa: F401 - imported before the baseline so it is not counted
@@ -138,8 +154,7 @@ def _serve(conn: Any) -> None:
             elif op == "get":
                 value = getattr(server, payload)
             elif op == "memory":
-                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-                value = (baseline, peak)
+                value = (baseline, _peak_rss_bytes())
             else:
                 conn.send((True, None))
                 return

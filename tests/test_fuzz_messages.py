@@ -183,7 +183,7 @@ def _canonical_or_malformed(data: bytes, lim: Limits | None) -> None:
         assert msg.to_bytes() == bytes(data), f"{type(msg).__name__} is not canonical"
 
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # --------------------------------------------------------------------------
@@ -503,7 +503,7 @@ def hostile_schedules(draw: st.DrawFn):
     return n, k, t, plan, strangers, seed
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_schedules())
 def test_server_survives_hostile_input(case) -> None:
     """Garbage, duplicates, strangers and late replies: no crash, sender dropped, exact sum."""
@@ -543,7 +543,11 @@ def test_server_survives_hostile_input(case) -> None:
         requests = server.close_round()
         for u, (what, when, _) in plan.items():
             if when == rnd and stop[u] == _ROUNDS.index(rnd):
-                assert server.dropped.get(u) == rnd, (u, what, server.dropped)
+                # Dropped now, or earlier when a neighbour's dropout left it short of t.
+                got = server.dropped.get(u)
+                assert got is not None and _ROUNDS.index(got) <= _ROUNDS.index(rnd), (
+                    u, what, server.dropped
+                )
     for u, data in late:
         server.receive(u, data)
     graph = Graph.build(cfg, server.session_id)

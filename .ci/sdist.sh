@@ -16,9 +16,11 @@ SDIST="$(ls "$WORK"/dist/secagg-*.tar.gz)"
 echo "sdist: $SDIST"
 "$WORK/venv/bin/python" -m pip install --quiet "${SDIST}[test]" "pycryptodome>=3.21,<4"
 "$WORK/venv/bin/python" -c "import Crypto, secagg._core as c; print('pycryptodome', Crypto.__version__, 'core', c.version())"
-# Run from a directory outside the repository with a copy of the tests only.
+# Run from a directory outside the repository with a copy of what the tests
+# read besides the package (tests, docs they check, bench scripts they run);
+# the package itself comes only from the installed sdist.
 mkdir -p "$WORK/run"
-cp -r "$ROOT/tests" "$WORK/run/tests"
+cp -r "$ROOT/tests" "$ROOT/docs" "$ROOT/bench" "$WORK/run/"
 cp "$ROOT/pyproject.toml" "$WORK/run/"
 cd "$WORK/run"
 # The whole suite, not only the core tests: a module or data file missing from

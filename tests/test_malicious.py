@@ -29,7 +29,7 @@ from secagg import crypto, shamir
 from secagg import messages as M
 from secagg._protocol_common import State
 from secagg.client import Client
-from secagg.config import ClientPolicy, Config, Mode, registry_digest
+from secagg.config import ClientPolicy, Config, registry_digest
 from secagg.exceptions import InvalidInputError, NotEnoughSharesError
 from secagg.server import Server
 

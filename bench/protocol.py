@@ -245,8 +245,13 @@ def choose_config(args: argparse.Namespace) -> tuple[Config, dict[str, Any]]:
     if args.neighbors is None or args.threshold is None:
         raise SystemExit("--neighbors and --threshold go together (or omit both for the planner)")
     cfg = Config(
-        n=args.clients, t=args.threshold, k=args.neighbors, b=args.bits, m=args.dim,
-        mode=mode, registry_digest=digest,
+        n=args.clients,
+        t=args.threshold,
+        k=args.neighbors,
+        b=args.bits,
+        m=args.dim,
+        mode=mode,
+        registry_digest=digest,
     )
     return cfg, {"chosen_by": "command line"}
 
@@ -268,9 +273,7 @@ def keystream_bytes(cfg: Config, server: Server) -> dict[str, int]:
     graph = Graph.build(cfg, server.session_id)
     u2, u3 = set(server.u2), set(server.u3)
     client_masks = sum(1 + sum(1 for v in graph.neighbours(u) if v in u2) for u in u3)
-    server_masks = len(u3) + sum(
-        sum(1 for u in graph.neighbours(v) if u in u3) for v in u2 - u3
-    )
+    server_masks = len(u3) + sum(sum(1 for u in graph.neighbours(v) if u in u3) for v in u2 - u3)
     return {
         "client_bytes": client_masks * per_mask,
         "server_bytes": server_masks * per_mask,
@@ -314,7 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bits", type=int, default=32, help="b (default 32)")
     ap.add_argument("--trials", type=int, default=0, help="extra rounds with random dropout sets")
     ap.add_argument(
-        "--memory", choices=["tracemalloc", "child", "off"], default="tracemalloc",
+        "--memory",
+        choices=["tracemalloc", "child", "off"],
+        default="tracemalloc",
         help="server memory: tracemalloc around server calls (default; an upper bound), "
         "child = the server in its own process, peak RSS minus its baseline (the pipe "
         "slows the round, so its timings are not the protocol's), off",
@@ -331,38 +336,65 @@ def main(argv: list[str] | None = None) -> int:
     info["crypto_backend"] = crypto.backend_name()
     info["core_implementation"] = prg.selected_implementation()
     emit(info)
-    emit({
-        "metric": "config", "n": cfg.n, "k": cfg.k, "t": cfg.t, "c": cfg.c, "b": cfg.b,
-        "m": cfg.m, "n_min": cfg.n_min, "mode": cfg.mode.value, "dropout": args.dropout,
-        "seed": args.seed, **how,
-    })
+    emit(
+        {
+            "metric": "config",
+            "n": cfg.n,
+            "k": cfg.k,
+            "t": cfg.t,
+            "c": cfg.c,
+            "b": cfg.b,
+            "m": cfg.m,
+            "n_min": cfg.n_min,
+            "mode": cfg.mode.value,
+            "dropout": args.dropout,
+            "seed": args.seed,
+            **how,
+        }
+    )
     dropped = dropout_set(cfg.n, args.dropout, args.seed)
     result, server, cpu = one_round(cfg, dropped, args.memory)
     for rnd in ("R0", "R1", "R2", "R3", "R4"):
         if f"{rnd}.server" in result.timings:
-            emit({
-                "metric": "phase", "round": rnd,
-                "client_s": result.timings.get(f"{rnd}.client", 0.0),
-                "server_s": result.timings[f"{rnd}.server"],
-            })
+            emit(
+                {
+                    "metric": "phase",
+                    "round": rnd,
+                    "client_s": result.timings.get(f"{rnd}.client", 0.0),
+                    "server_s": result.timings[f"{rnd}.server"],
+                }
+            )
     for rnd in ("R0", "R1", "R2", "R3", "R4"):
         sent = [d[rnd] for d in result.bytes_sent.values() if rnd in d]
         if sent:
-            emit({
-                "metric": "bytes_per_client", "round": rnd, "clients": len(sent),
-                "mean": float(np.mean(sent)), "max": int(max(sent)),
-            })
-    emit({
-        "metric": "outcome", "aborted": result.aborted, "survivors": len(result.survivors),
-        "dropped": len(dropped), "self_mask_rebuilt": len(result.reconstructed["self_mask"]),
-        "pairwise_rebuilt": len(result.reconstructed["pairwise"]),
-    })
+            emit(
+                {
+                    "metric": "bytes_per_client",
+                    "round": rnd,
+                    "clients": len(sent),
+                    "mean": float(np.mean(sent)),
+                    "max": int(max(sent)),
+                }
+            )
+    emit(
+        {
+            "metric": "outcome",
+            "aborted": result.aborted,
+            "survivors": len(result.survivors),
+            "dropped": len(dropped),
+            "self_mask_rebuilt": len(result.reconstructed["self_mask"]),
+            "pairwise_rebuilt": len(result.reconstructed["pairwise"]),
+        }
+    )
     round_s = result.timings["total"]
     emit({"metric": "round_s", "value": round_s, "aborted": result.aborted is not None})
-    emit({
-        "metric": "run_round_cpu_s", "value": cpu,
-        "note": "process CPU time of the whole run_round call, building the clients included",
-    })
+    emit(
+        {
+            "metric": "run_round_cpu_s",
+            "value": cpu,
+            "note": "process CPU time of the whole run_round call, building the clients included",
+        }
+    )
     ks = keystream_bytes(cfg, server)
     emit({"metric": "keystream_bytes", **ks})
     ossl = openssl_speed(args.openssl_seconds)
@@ -371,22 +403,29 @@ def main(argv: list[str] | None = None) -> int:
         floor_s = ks["total"] / (ossl["gb_per_s"] * 1e9)
         emit({"metric": "round_over_aes_floor", "value": round_s / floor_s, "aes_floor_s": floor_s})
     if args.memory == "tracemalloc":
-        emit({
-            "metric": "server_memory", "peak_bytes": server.peak,
-            "peak_over_m_times_8": server.peak / (cfg.m * 8),
-            "method": "tracemalloc around server calls only (upper bound: frees of "
-            "earlier calls' allocations are not subtracted)",
-            "process_max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        })
+        emit(
+            {
+                "metric": "server_memory",
+                "peak_bytes": server.peak,
+                "peak_over_m_times_8": server.peak / (cfg.m * 8),
+                "method": "tracemalloc around server calls only (upper bound: frees of "
+                "earlier calls' allocations are not subtracted)",
+                "process_max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            }
+        )
     elif args.memory == "child":
         baseline, peak = server.memory()
         server.stop()
-        emit({
-            "metric": "server_memory", "peak_bytes": peak - baseline,
-            "peak_over_m_times_8": (peak - baseline) / (cfg.m * 8),
-            "baseline_rss_bytes": baseline, "peak_rss_bytes": peak,
-            "method": "server in a spawned child process: peak RSS minus RSS after imports",
-        })
+        emit(
+            {
+                "metric": "server_memory",
+                "peak_bytes": peak - baseline,
+                "peak_over_m_times_8": (peak - baseline) / (cfg.m * 8),
+                "baseline_rss_bytes": baseline,
+                "peak_rss_bytes": peak,
+                "method": "server in a spawned child process: peak RSS minus RSS after imports",
+            }
+        )
     if args.trials:
         aborted = 0
         gen = random.Random(args.seed)

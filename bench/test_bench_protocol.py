@@ -52,14 +52,34 @@ def test_round_active_mode(benchmark) -> None:
 def test_cli_prints_every_metric(capsys) -> None:
     """bench.protocol prints the documented JSON lines, each parseable."""
     code = protocol.main(
-        ["--clients", "12", "--dim", "2000", "--dropout", "0.25", "--trials", "2",
-         "--openssl-seconds", "1"]
+        [
+            "--clients",
+            "12",
+            "--dim",
+            "2000",
+            "--dropout",
+            "0.25",
+            "--trials",
+            "2",
+            "--openssl-seconds",
+            "1",
+        ]
     )
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     names = {rec["metric"] for rec in lines}
-    for metric in ("machine", "config", "phase", "bytes_per_client", "outcome", "round_s",
-                   "keystream_bytes", "round_over_aes_floor", "server_memory", "abort_rate"):
+    for metric in (
+        "machine",
+        "config",
+        "phase",
+        "bytes_per_client",
+        "outcome",
+        "round_s",
+        "keystream_bytes",
+        "round_over_aes_floor",
+        "server_memory",
+        "abort_rate",
+    ):
         assert metric in names, metric
     machine = next(rec for rec in lines if rec["metric"] == "machine")
     assert machine["crypto_backend"] and machine["core_implementation"]
@@ -68,8 +88,18 @@ def test_cli_prints_every_metric(capsys) -> None:
 def test_cli_child_process_memory(capsys) -> None:
     """--memory child reports the server's own peak RSS above its baseline."""
     code = protocol.main(
-        ["--clients", "8", "--dim", "50000", "--dropout", "0.25", "--memory", "child",
-         "--openssl-seconds", "1"]
+        [
+            "--clients",
+            "8",
+            "--dim",
+            "50000",
+            "--dropout",
+            "0.25",
+            "--memory",
+            "child",
+            "--openssl-seconds",
+            "1",
+        ]
     )
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

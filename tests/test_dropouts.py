@@ -66,9 +66,7 @@ class Prediction:
     count: int = 0  # size of the first survivor set below n_min
 
 
-def predict(
-    graph: Graph, t: int, n_min: int, active: bool, stop: Mapping[int, int]
-) -> Prediction:
+def predict(graph: Graph, t: int, n_min: int, active: bool, stop: Mapping[int, int]) -> Prediction:
     """Derive the survivor sets and the outcome of a round from its dropout schedule.
 
     Args:

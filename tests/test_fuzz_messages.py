@@ -208,8 +208,12 @@ def test_random_bytes(data: bytes, lim: Limits | None) -> None:
 
 
 @FUZZ
-@given(st.sampled_from(sorted(M._BY_TYPE)), st.integers(0, 2**32 - 1), st.binary(max_size=300),
-       st.none() | limits())
+@given(
+    st.sampled_from(sorted(M._BY_TYPE)),
+    st.integers(0, 2**32 - 1),
+    st.binary(max_size=300),
+    st.none() | limits(),
+)
 def test_random_bodies_behind_a_valid_header(
     mtype: int, sender: int, body: bytes, lim: Limits | None
 ) -> None:
@@ -351,7 +355,10 @@ HOSTILE = [
     ),
     (
         "masked input b = 65",
-        _header(M.MsgType.MASKED_INPUT, 1) + b"\0\0\0\1\1" + b"\x41" + (1).to_bytes(8, "big")
+        _header(M.MsgType.MASKED_INPUT, 1)
+        + b"\0\0\0\1\1"
+        + b"\x41"
+        + (1).to_bytes(8, "big")
         + bytes(9),
         None,
     ),
@@ -362,19 +369,28 @@ HOSTILE = [
     ),
     (
         "masked input padding bit set",
-        _header(M.MsgType.MASKED_INPUT, 1) + b"\0\0\0\1\1" + b"\x03" + (2).to_bytes(8, "big")
+        _header(M.MsgType.MASKED_INPUT, 1)
+        + b"\0\0\0\1\1"
+        + b"\x03"
+        + (2).to_bytes(8, "big")
         + b"\x40",
         None,
     ),
     (
         "masked-set bitmap unused bit set",
-        _header(M.MsgType.MASKED_INPUT, 1) + b"\0\0\0\3\x08" + b"\x08" + (1).to_bytes(8, "big")
+        _header(M.MsgType.MASKED_INPUT, 1)
+        + b"\0\0\0\3\x08"
+        + b"\x08"
+        + (1).to_bytes(8, "big")
         + b"\x00",
         None,
     ),
     (
         "masked input m differs from the config",
-        _header(M.MsgType.MASKED_INPUT, 1) + b"\0\0\0\4\x0f" + b"\x08" + (3).to_bytes(8, "big")
+        _header(M.MsgType.MASKED_INPUT, 1)
+        + b"\0\0\0\4\x0f"
+        + b"\x08"
+        + (3).to_bytes(8, "big")
         + bytes(3),
         Limits(5, 4, 8, 4, "semi_honest"),
     ),
@@ -476,7 +492,7 @@ def _spoil(kind: str, data: bytes, u: int, n: int, noise: bytes) -> bytes:
     if kind == "truncated":
         return data[: max(0, len(data) - 1 - noise[0] % len(data))]
     if kind == "extended":
-        return data + noise[:1 + noise[0] % 8]
+        return data + noise[: 1 + noise[0] % 8]
     if kind == "other_session":
         return data[:6] + hashlib.sha256(noise).digest() + data[38:]
     if kind == "other_sender":
@@ -496,8 +512,11 @@ def hostile_schedules(draw: st.DrawFn):
     for u in range(1, n + 1):
         what = draw(st.sampled_from(["none", "none", "garbage", "duplicate", "late"]))
         if what != "none":
-            plan[u] = (what, draw(st.sampled_from(("R0", "R1", "R2", "R4"))),
-                       draw(st.sampled_from(_GARBAGE)))
+            plan[u] = (
+                what,
+                draw(st.sampled_from(("R0", "R1", "R2", "R4"))),
+                draw(st.sampled_from(_GARBAGE)),
+            )
     strangers = draw(st.lists(st.sampled_from([0, -1, n + 1, 2**40, "1", None, 1.0]), max_size=3))
     seed = draw(st.binary(min_size=8, max_size=8))
     return n, k, t, plan, strangers, seed
@@ -546,7 +565,9 @@ def test_server_survives_hostile_input(case) -> None:
                 # Dropped now, or earlier when a neighbour's dropout left it short of t.
                 got = server.dropped.get(u)
                 assert got is not None and _ROUNDS.index(got) <= _ROUNDS.index(rnd), (
-                    u, what, server.dropped
+                    u,
+                    what,
+                    server.dropped,
                 )
     for u, data in late:
         server.receive(u, data)

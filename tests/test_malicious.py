@@ -81,7 +81,14 @@ class Harness:
             self.verify_keys = {u: crypto.ed25519_public(s) for u, s in self.signing_keys.items()}
             digest = registry_digest(self.verify_keys, n)
         self.config = Config(
-            n=n, t=t, k=n - 1 if k is None else k, b=b, m=m, c=c, n_min=n_min, mode=mode,
+            n=n,
+            t=t,
+            k=n - 1 if k is None else k,
+            b=b,
+            m=m,
+            c=c,
+            n_min=n_min,
+            mode=mode,
             registry_digest=digest,
         )
         self.nonce = nonce if nonce is not None else self.rng(32)
@@ -110,8 +117,11 @@ class Harness:
             for u in range(1, n + 1)
         }
         self.server = Server(
-            self.config, nonce=self.nonce, config_signature=config_sig,
-            verify_keys=self.verify_keys, rng=self.rng,
+            self.config,
+            nonce=self.nonce,
+            config_signature=config_sig,
+            verify_keys=self.verify_keys,
+            rng=self.rng,
         )
         self.requests = self.server.start()
         self.replies: dict[str, dict[int, list[bytes]]] = {}
@@ -288,9 +298,7 @@ def test_hidden_r1_ciphertexts_u2_equivocation() -> None:
     victim, target = 1, 2
     fwd = M.decode(h.requests[target])
     assert isinstance(fwd, M.ShareForward)
-    hidden = M.ShareForward(
-        h.sid, 0, tuple(ci for ci in fwd.ciphertexts if ci.sender != victim)
-    )
+    hidden = M.ShareForward(h.sid, 0, tuple(ci for ci in fwd.ciphertexts if ci.sender != victim))
     reply = h.send(target, hidden)
     masked = M.decode(reply[0])
     assert isinstance(masked, M.MaskedInput)
@@ -303,9 +311,7 @@ def test_hidden_r1_ciphertexts_u2_equivocation() -> None:
     h.server.receive(target, reply[0])
     assert h.server.dropped.get(target) == "R2"
     # ... and a malicious one listing v in U3 to u gets nothing from u.
-    assert_refused(
-        h, target, h.send(target, unmask_request(h, {1, 2, 3, 4, 5})), "U3 ∩ N(u) ⊄ M_u"
-    )
+    assert_refused(h, target, h.send(target, unmask_request(h, {1, 2, 3, 4, 5})), "U3 ∩ N(u) ⊄ M_u")
 
 
 def test_hidden_r1_ciphertexts_then_v_listed_dropped() -> None:
@@ -542,12 +548,14 @@ def test_active_signatures_replayed_from_session_with_same_id() -> None:
     signing = {u: crypto.ed25519_keypair(keys_rng)[0] for u in range(1, n + 1)}
     authority = crypto.ed25519_keypair(keys_rng)
     nonce = b"\x42" * 32
-    old = Harness(n, t, mode="active", seed=b"s1", nonce=nonce, signing_keys=signing,
-                  authority=authority)
+    old = Harness(
+        n, t, mode="active", seed=b"s1", nonce=nonce, signing_keys=signing, authority=authority
+    )
     old.until("R4")
     old_sigs = _signatures(old)
-    new = Harness(n, t, mode="active", seed=b"s2", nonce=nonce, signing_keys=signing,
-                  authority=authority)
+    new = Harness(
+        n, t, mode="active", seed=b"s2", nonce=nonce, signing_keys=signing, authority=authority
+    )
     assert new.sid == old.sid
     new.until("R3")
     u3 = tuple(sorted(new.server.u3))
@@ -563,12 +571,14 @@ def test_active_advert_replayed_from_session_with_same_id() -> None:
     signing = {u: crypto.ed25519_keypair(keys_rng)[0] for u in range(1, n + 1)}
     authority = crypto.ed25519_keypair(keys_rng)
     nonce = b"\x43" * 32
-    old = Harness(n, t, mode="active", seed=b"a1", nonce=nonce, signing_keys=signing,
-                  authority=authority)
+    old = Harness(
+        n, t, mode="active", seed=b"a1", nonce=nonce, signing_keys=signing, authority=authority
+    )
     old.until("R1")
     old_fwd = M.decode(old.requests[1])
-    new = Harness(n, t, mode="active", seed=b"a2", nonce=nonce, signing_keys=signing,
-                  authority=authority)
+    new = Harness(
+        n, t, mode="active", seed=b"a2", nonce=nonce, signing_keys=signing, authority=authority
+    )
     new.until("R1")
     fwd = M.decode(new.requests[1])
     stale = tuple(old_fwd.adverts[0] if a.id == 1 else a for a in fwd.adverts)
@@ -582,8 +592,7 @@ def test_active_signature_from_dropped_client() -> None:
     h.until("R3", skip={"R2": (6,)})
     u3 = tuple(sorted(h.server.u3))
     assert 6 not in u3
-    sigs = {u: M.decode(h.send(u, M.SurvivorRequest(h.sid, 0, n, u3))[0]).signature
-            for u in u3}
+    sigs = {u: M.decode(h.send(u, M.SurvivorRequest(h.sid, 0, n, u3))[0]).signature for u in u3}
     # Client 6 (registered, dropped before its masked input) is added as a signer.
     forged = tuple(
         sorted([*(M.SignatureEntry(u, s) for u, s in sigs.items()), M.SignatureEntry(6, sigs[1])])
@@ -632,8 +641,14 @@ def test_active_unsigned_config_or_wrong_registry_is_refused() -> None:
     assert h.clients[1].state is State.ABORTED and "signature" in h.clients[1].abort_reason
     other = dataclasses.replace(h.config, registry_digest=b"\5" * 32)
     a_sk, a_vk = crypto.ed25519_keypair(det_rng(b"auth"))
-    c = Client(other, 2, h.inputs[2], signing_key=h.signing_keys[2], verify_keys=h.verify_keys,
-               authority_vk=a_vk)
+    c = Client(
+        other,
+        2,
+        h.inputs[2],
+        signing_key=h.signing_keys[2],
+        verify_keys=h.verify_keys,
+        authority_vk=a_vk,
+    )
     sig = crypto.ed25519_sign(a_sk, crypto.config_message(h.nonce, other.canonical()))
     r = M.ConfigRequest(other.session_id(h.nonce), 0, other.canonical(), h.nonce, sig)
     assert only_aborts(c.handle(r.to_bytes()))

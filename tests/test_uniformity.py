@@ -48,7 +48,11 @@ def masked(
 ) -> dict[int, np.ndarray]:
     """The masked inputs the server received in one real round."""
     res = run_round(
-        cfg, inputs, dropouts=dropouts, transcript="full", rng=det_rng(seed),
+        cfg,
+        inputs,
+        dropouts=dropouts,
+        transcript="full",
+        rng=det_rng(seed),
         nonce=hashlib.sha256(b"nonce/" + seed).digest(),
     )
     assert res.aborted is None, res.aborted
@@ -136,8 +140,10 @@ def test_two_very_different_inputs_give_the_same_distribution() -> None:
     y0 = masked(cfg, _inputs(cfg, np.zeros(m, dtype=np.uint32)), b"two/0")[1]
     y1 = masked(cfg, _inputs(cfg, np.full(m, 2**32 - 1, dtype=np.uint32)), b"two/1")[1]
     table = np.vstack(
-        [np.bincount((y0 >> 24).astype(np.int64), minlength=256),
-         np.bincount((y1 >> 24).astype(np.int64), minlength=256)]
+        [
+            np.bincount((y0 >> 24).astype(np.int64), minlength=256),
+            np.bincount((y1 >> 24).astype(np.int64), minlength=256),
+        ]
     )
     chi2, p, dof, _ = stats.chi2_contingency(table)
     assert dof == 255

@@ -23,8 +23,13 @@ def test_each_drop_round_ends_with_the_checked_sum(
     """Every drop round narrates all rounds and ends with the sum matching the plain sum."""
     code, out = _run(capsys, "--drop-round", drop_round, "--drop-client", "2", "--seed", "5")
     assert code == 0, out
-    for heading in ("R0 AdvertiseKeys", "R1 ShareKeys", "R2 MaskedInputCollection",
-                    "R4 Unmasking", "match: yes"):
+    for heading in (
+        "R0 AdvertiseKeys",
+        "R1 ShareKeys",
+        "R2 MaskedInputCollection",
+        "R4 Unmasking",
+        "match: yes",
+    ):
         assert heading in out
     survivors = re.search(r"unmasked sum over U3 = \[([0-9, ]+)\]", out)
     assert survivors is not None
@@ -66,7 +71,9 @@ def test_help_warns_about_printed_secrets() -> None:
     """The command's help says it prints throw-away secrets on purpose."""
     out = subprocess.run(
         [sys.executable, "-m", "secagg", "walkthrough", "--help"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     text = " ".join(out.split())
     assert "throw-away secrets" in text and "on purpose" in text

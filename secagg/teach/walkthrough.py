@@ -42,18 +42,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "purpose and, with --seed, derives every key from the seed. Never reuse them."
     )
     parser.add_argument(
-        "--drop-round", choices=sorted(ROUND_TEXT), default="R2",
+        "--drop-round",
+        choices=sorted(ROUND_TEXT),
+        default="R2",
         help="the round before whose reply the chosen client stops (default R2)",
     )
     parser.add_argument(
         "--drop-client", type=int, default=3, help=f"which client drops, 1..{N_CLIENTS} (default 3)"
     )
     parser.add_argument(
-        "--seed", type=int, default=None,
+        "--seed",
+        type=int,
+        default=None,
         help="derive inputs and keys from this number (reproducible output; demo only)",
     )
     parser.add_argument(
-        "--mode", choices=["semi_honest", "active"], default="semi_honest",
+        "--mode",
+        choices=["semi_honest", "active"],
+        default="semi_honest",
         help="protocol mode (active adds signatures and the R3 consistency check)",
     )
 
@@ -123,8 +129,13 @@ def run(args: argparse.Namespace) -> int:
     inputs = {u: gen.integers(0, 100, size=DIM).astype(config.dtype) for u in ids}
     clients = {
         u: Client(
-            config, u, inputs[u], signing_key=None if signing is None else signing[u],
-            verify_keys=verify, authority_vk=authority_vk, rng=rng,
+            config,
+            u,
+            inputs[u],
+            signing_key=None if signing is None else signing[u],
+            verify_keys=verify,
+            authority_vk=authority_vk,
+            rng=rng,
         )
         for u in ids
     }

@@ -18,7 +18,8 @@ import argparse
 import hashlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import numpy as np
 
@@ -77,6 +78,22 @@ def _seeded(seed: int) -> Callable[[int], bytes]:
         return bytes(out[:n])
 
     return rng
+
+
+_M = TypeVar("_M")
+
+
+def _each(replies: dict[int, list[bytes]], kind: type[_M]) -> Iterator[tuple[int, _M]]:
+    """(client, message) for every reply of type ``kind``; refusals are narrated."""
+    from .. import messages
+
+    for u, rs in sorted(replies.items()):
+        for data in rs:
+            msg = messages.decode(data)
+            if isinstance(msg, kind):
+                yield u, msg
+            elif isinstance(msg, messages.AbortNotice):
+                print(f"  client {u} refuses: {msg.reason}")
 
 
 def _fp(data: bytes) -> str:
@@ -168,8 +185,7 @@ def run(args: argparse.Namespace) -> int:
     print("\nR0 AdvertiseKeys: each client draws two X25519 key pairs and advertises the")
     print("public halves (c for encrypting shares, s for pairwise masks):")
     replies = exchange("R0")
-    for u, rs in replies.items():
-        adv = messages.decode(rs[0])
+    for u, adv in _each(replies, messages.KeyAdvert):
         signed = " (signed with its registry key)" if active else ""
         print(f"  client {u}: c_pk {_fp(adv.c_pk)}…  s_pk {_fp(adv.s_pk)}…{signed}")
     requests = server.close_round()
@@ -179,8 +195,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"its s secret key into {n} shares (one per holder, itself included), encrypting")
     print("each neighbour's pair under the key agreed from the c keys:")
     replies = exchange("R1")
-    for u, rs in replies.items():
-        msg = messages.decode(rs[0])
+    for u, msg in _each(replies, messages.EncryptedShares):
         to = ", ".join(str(c.receiver) for c in msg.ciphertexts)
         print(f"  client {u}: commits to b_u ({_fp(msg.commitment)}…), ciphertexts for {to}")
     if drop not in replies:
@@ -199,11 +214,10 @@ def run(args: argparse.Namespace) -> int:
         parts = [f"{v} {_share_head(b)}|{_share_head(s)}" for v, (b, s) in sorted(held.items())]
         mine = f"own {_share_head(own)}; " if own else ""
         print(f"    client {u}: {mine}from " + ", ".join(parts))
-    for u, rs in sorted(replies.items()):
-        msg = messages.decode(rs[0])
-        if msg.TYPE != messages.MsgType.MASKED_INPUT:
-            continue
-        y = packing.unpack(msg.packed, DIM, BITS)
+    folded = np.zeros(DIM, dtype=np.int64)
+    for u, masked in _each(replies, messages.MaskedInput):
+        y = packing.unpack(masked.packed, DIM, BITS)
+        folded = (folded + y.astype(np.int64)) % (1 << BITS)
         print(f"  client {u} sends y_{u} = {_words(y)}   (x_{u} was {_words(inputs[u])})")
     if drop not in replies and stops <= 2:
         print(f"  client {drop}: silent — its y never reaches the server")
@@ -211,15 +225,17 @@ def run(args: argparse.Namespace) -> int:
     if server.state is State.ABORTED:
         print(f"\nthe server aborted: {server.abort_reason}")
         return 1
-    print(f"  server: U3 = {list(server.u3)}; the running sum of their y's looks random too,")
-    print("  because each survivor's self mask PRG(b_u) is still in it")
+    print(f"  server: U3 = {list(server.u3)}; running sum of their y's {_words(folded)}:")
+    print("  pairwise masks between survivors cancel in it, but each survivor's self mask")
+    print("  PRG(b_u) and the masks shared with a dropped client are still there")
 
     # R3 (active only)
     if active:
         print("\nR3 ConsistencyCheck: the server sends U3; each survivor checks it and signs it,")
         print("so the server cannot tell different clients different survivor sets:")
         replies = exchange("R3")
-        print(f"  signed by {sorted(u for u, rs in replies.items() if rs)}")
+        signers = [u for u, _ in _each(replies, messages.SurvivorSignature)]
+        print(f"  signed by {signers}")
         requests = server.close_round()
 
     # R4
@@ -227,11 +243,10 @@ def run(args: argparse.Namespace) -> int:
     print("of b_v if v is in U3 (to strip v's self mask), else the share of s_v^SK (to")
     print("rebuild the pairwise masks v's neighbours added); never both for one v:")
     replies = exchange("R4")
-    for u, rs in sorted(replies.items()):
-        msg = messages.decode(rs[0])
+    for u, resp in _each(replies, messages.UnmaskResponse):
         kinds = ", ".join(
             f"{e.id}:{'b' if e.kind == messages.ShareKind.SELF_MASK else 's^SK'}"
-            for e in msg.shares
+            for e in resp.shares
         )
         print(f"  client {u} sends shares {kinds}")
     if drop not in replies and stops >= 3:
@@ -254,7 +269,9 @@ def run(args: argparse.Namespace) -> int:
             )
     else:
         print("  no secret key: no survivor masked with a client that later dropped")
-    plain = sum(inputs[u].astype(np.int64) for u in res.survivors) % (1 << BITS)
+    plain = np.zeros(DIM, dtype=np.int64)
+    for u in res.survivors:
+        plain = (plain + inputs[u].astype(np.int64)) % (1 << BITS)
     print(f"\nunmasked sum over U3 = {sorted(res.survivors)}:")
     print(f"  server: {_words(res.sum)}")
     print(f"  plain:  {_words(plain.astype(config.dtype))}")

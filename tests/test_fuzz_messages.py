@@ -591,3 +591,34 @@ def test_advert_forward_flag_without_entries_is_canonical() -> None:
     except MalformedMessageError:
         return
     assert msg.to_bytes() == bytes(raw)
+
+
+def _real_config(lim: Limits) -> Config:
+    """A valid secagg Config with the same n, k, b, m and mode as ``lim``."""
+    if lim.active:
+        t = lim.n // 2 + 1  # 2t > h = n
+        return Config(
+            n=lim.n, t=t, k=lim.k, b=lim.b, m=lim.m, mode="active", registry_digest=b"\1" * 32
+        )
+    return Config(n=lim.n, t=lim.k // 2 + 1, k=lim.k, b=lim.b, m=lim.m)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_real_config_limits_match(data: st.DataObject) -> None:
+    """Decoding under a real Config accepts and refuses exactly what the plain limits do."""
+    lim = data.draw(
+        limits().filter(lambda x: x.n >= 3 and x.k >= 2 and (x.k % 2 == 0 or x.k == x.n - 1))
+    )
+    cfg = _real_config(lim)
+    raw = data.draw(valid_message(lim)).to_bytes()
+    if data.draw(st.booleans()):
+        bit = data.draw(st.integers(0, 8 * len(raw) - 1))
+        raw = raw[: bit // 8] + bytes([raw[bit // 8] ^ (1 << (bit % 8))]) + raw[bit // 8 + 1 :]
+    outcomes = []
+    for limit in (lim, cfg):
+        try:
+            outcomes.append(M.decode(raw, limit))
+        except MalformedMessageError:
+            outcomes.append(None)
+    assert outcomes[0] == outcomes[1]

@@ -259,10 +259,25 @@ def check_case(case: Case) -> str:
         assert [int(v) for v in result.sum] == [int(v) for v in expected]
         assert frozenset(result.reconstructed["self_mask"]) == pred.self_mask
         assert frozenset(result.reconstructed["pairwise"]) == pred.pairwise
+        # Every client outside U3 counts as dropped at the round the model says:
+        # R0 outside U1, R1 in U1 \ U2 (silent or refusing), R2 in U2 \ U3.
+        for u in range(1, cfg.n + 1):
+            want = (
+                "R0"
+                if u not in pred.U1
+                else "R1"
+                if u not in pred.U2
+                else "R2"
+                if u not in pred.U3
+                else None
+            )
+            if want is not None:
+                assert result.dropped.get(u) == want, (u, want, result.dropped)
+        # Survivors that stopped answering later are dropped in the round they skipped.
         for u, r in case.dropouts.items():
-            if _STOP[r] <= 2:
-                assert u not in result.survivors
-                assert u in result.dropped
+            if u in pred.U3:
+                later = "R4" if r == "R3" and cfg.mode is Mode.SEMI_HONEST else r
+                assert result.dropped.get(u) == later, (u, r, result.dropped)
     else:
         assert result.sum is None, (
             f"predicted an abort ({pred.abort}) but got a sum; {_explain(pred, graph, result)}"

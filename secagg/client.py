@@ -208,6 +208,8 @@ class Client:
     def _reset_secrets(self) -> None:
         self._c_sk: bytes | None = None
         self._s_sk: bytes | None = None
+        self._c_key: crypto.X25519Key | None = None
+        self._s_key: crypto.X25519Key | None = None
         self._b: bytearray | None = None
         self._channel: dict[int, bytes] = {}
         self._s_pks: dict[int, bytes] = {}
@@ -319,6 +321,9 @@ class Client:
         self._neighbours: tuple[int, ...] = tuple(self._graph.neighbours(self.id))
         self._c_sk, self._c_pk = crypto.x25519_keypair(self._rng)
         self._s_sk, self._s_pk = crypto.x25519_keypair(self._rng)
+        # Loaded once for the session: one agreement per neighbour follows.
+        self._c_key = crypto.x25519_load(self._c_sk)
+        self._s_key = crypto.x25519_load(self._s_sk)
         sig = None
         if config.mode is Mode.ACTIVE:
             assert self._signing_key is not None
@@ -378,8 +383,8 @@ class Client:
                     raise _Refuse(f"the advert of client {a.id} repeats a key seen before.")
                 seen.add(key)
             self._s_pks[a.id] = a.s_pk
-            assert self._c_sk is not None
-            self._channel[a.id] = crypto.channel_key(self._c_sk, a.c_pk, sid)
+            assert self._c_key is not None
+            self._channel[a.id] = self._c_key.channel_key(a.c_pk, sid)
         holders = sorted([self.id, *self._channel])
         if len(holders) < config.t:
             raise _Refuse(
@@ -446,11 +451,11 @@ class Client:
                 f"fewer than t = {config.t} holders."
             )
         y = np.array(self._input, dtype=config.dtype, copy=True)
-        assert self._s_sk is not None
+        assert self._s_key is not None
         keys = [prg.derive_key(bytes(self._b), sid, "self")]
         signs = [1]
-        for v in senders:
-            s_uv = crypto.x25519_shared(self._s_sk, self._s_pks[v])
+        shared = self._s_key.shared_many([self._s_pks[v] for v in senders])
+        for v, s_uv in zip(senders, shared, strict=True):
             keys.append(prg.derive_key(s_uv, sid, pair_purpose(self.id, v)))
             signs.append(1 if self.id < v else -1)
         masking.apply_masks(y, keys, signs, config.b)

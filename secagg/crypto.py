@@ -22,7 +22,7 @@ import hmac
 import os
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from .exceptions import InvalidInputError, MalformedMessageError, ProtocolViolationError
 
@@ -35,6 +35,9 @@ __all__ = [
     "x25519_keypair",
     "x25519_public",
     "x25519_shared",
+    "x25519_shared_many",
+    "x25519_load",
+    "X25519Key",
     "check_public_key",
     "hkdf_sha256",
     "channel_key",
@@ -116,6 +119,8 @@ class _Primitives(Protocol):
 
     def x25519_public(self, sk: bytes) -> bytes: ...
     def x25519(self, sk: bytes, pk: bytes) -> bytes: ...
+    def x25519_load(self, sk: bytes) -> Any: ...
+    def x25519_with(self, key: Any, pk: bytes) -> bytes: ...
     def gcm_seal(self, key: bytes, nonce: bytes, pt: bytes, aad: bytes) -> bytes: ...
     def gcm_open(self, key: bytes, nonce: bytes, ct: bytes, aad: bytes) -> bytes | None: ...
     def ed25519_public(self, seed: bytes) -> bytes: ...
@@ -140,9 +145,15 @@ class _Cryptography:
         return self._x.X25519PrivateKey.from_private_bytes(sk).public_key().public_bytes_raw()
 
     def x25519(self, sk: bytes, pk: bytes) -> bytes:
-        priv = self._x.X25519PrivateKey.from_private_bytes(sk)
+        return self.x25519_with(self.x25519_load(sk), pk)
+
+    def x25519_load(self, sk: bytes) -> Any:
+        return self._x.X25519PrivateKey.from_private_bytes(sk)
+
+    def x25519_with(self, key: Any, pk: bytes) -> bytes:
         try:
-            return priv.exchange(self._x.X25519PublicKey.from_public_bytes(pk))
+            shared: bytes = key.exchange(self._x.X25519PublicKey.from_public_bytes(pk))
+            return shared
         except ValueError:
             # OpenSSL refuses an all-zero result; report it as such.
             return bytes(32)
@@ -187,10 +198,16 @@ class _Pycryptodome:
         return bytes(key.public_key().export_key(format="raw"))
 
     def x25519(self, sk: bytes, pk: bytes) -> bytes:
+        return self.x25519_with(self.x25519_load(sk), pk)
+
+    def x25519_load(self, sk: bytes) -> Any:
+        return self._dh.import_x25519_private_key(sk)
+
+    def x25519_with(self, key: Any, pk: bytes) -> bytes:
         try:
             return bytes(
                 self._dh.key_agreement(
-                    static_priv=self._dh.import_x25519_private_key(sk),
+                    static_priv=key,
                     static_pub=self._dh.import_x25519_public_key(pk),
                     kdf=lambda z: bytes(z),
                 )
@@ -433,6 +450,62 @@ def from_bitmap(data: bytes, universe: Sequence[int]) -> list[int]:
 # ---------------------------------------------------------------- backend-bound API
 
 
+class X25519Key:
+    """An X25519 private key loaded once into the backend, for many agreements.
+
+    Reloading the same 32 bytes for every peer costs about as much as the
+    agreement itself; a client keeps one of these per key for its session
+    and drops it when the session ends. The library's key object stays
+    inside; the results are the bytes :meth:`CryptoBackend.x25519_shared`
+    gives, with the same checks. Get one from :meth:`CryptoBackend.x25519_load`
+    or :func:`x25519_load`.
+    """
+
+    __slots__ = ("_p", "_key")
+
+    def __init__(self, primitives: _Primitives, sk: bytes) -> None:
+        """Use :func:`x25519_load`; ``sk`` must already be 32 bytes."""
+        self._p = primitives
+        self._key: Any = primitives.x25519_load(sk)
+
+    def __repr__(self) -> str:
+        return f"X25519Key(backend={self._p.name!r})"
+
+    def __getstate__(self) -> object:
+        raise TypeError("an X25519Key holds a private key and cannot be pickled.")
+
+    def shared(self, peer_pk: bytes) -> bytes:
+        """The raw 32-byte X25519 of this key and ``peer_pk``.
+
+        Raises:
+            ProtocolViolationError: ``peer_pk`` fails :func:`check_public_key`,
+                or the shared secret is all zero.
+        """
+        check_public_key(peer_pk)
+        shared = self._p.x25519_with(self._key, bytes(peer_pk))
+        if not any(shared):
+            raise ProtocolViolationError("X25519 shared secret is all zero (small-order peer key).")
+        return shared
+
+    def shared_many(self, peer_pks: Sequence[bytes]) -> list[bytes]:
+        """:meth:`shared` for every key of ``peer_pks``, in order.
+
+        Raises:
+            ProtocolViolationError: For the first peer key refused.
+        """
+        return [self.shared(pk) for pk in peer_pks]
+
+    def channel_key(self, peer_pk: bytes, session_id: bytes) -> bytes:
+        """The pair's share-encryption key, as :meth:`CryptoBackend.channel_key`.
+
+        Raises:
+            InvalidInputError: ``session_id`` is not 32 bytes.
+            ProtocolViolationError: The peer key is refused.
+        """
+        sid = _as_bytes("session_id", session_id, SESSION_ID_SIZE)
+        return hkdf_sha256(self.shared(peer_pk), sid, ENC_INFO, 32)
+
+
 class CryptoBackend:
     """The key-agreement, encryption and signature API on one library.
 
@@ -488,6 +561,27 @@ class CryptoBackend:
         if not any(shared):
             raise ProtocolViolationError("X25519 shared secret is all zero (small-order peer key).")
         return shared
+
+    def x25519_load(self, sk: bytes) -> X25519Key:
+        """Load a private key once, for many agreements with :class:`X25519Key`.
+
+        Raises:
+            InvalidInputError: ``sk`` is not 32 bytes.
+        """
+        return X25519Key(self._p, _as_bytes("X25519 private key", sk, KEY_SIZE))
+
+    def x25519_shared_many(self, sk: bytes, peer_pks: Sequence[bytes]) -> list[bytes]:
+        """X25519(sk, pk) for every pk of ``peer_pks``, in order; the key is loaded once.
+
+        Gives exactly what :meth:`x25519_shared` gives for each peer, and
+        raises what it raises for the first peer it refuses.
+
+        Raises:
+            InvalidInputError: ``sk`` is not 32 bytes.
+            ProtocolViolationError: A peer key fails :func:`check_public_key`,
+                or a shared secret is all zero.
+        """
+        return self.x25519_load(sk).shared_many(peer_pks)
 
     def channel_key(self, sk: bytes, peer_pk: bytes, session_id: bytes) -> bytes:
         """The pair's share-encryption key (§4): HKDF(X25519(sk, pk), sid, "secagg/v1/enc", 32).
@@ -654,6 +748,8 @@ def backend_name() -> str:
 x25519_keypair = _default.x25519_keypair
 x25519_public = _default.x25519_public
 x25519_shared = _default.x25519_shared
+x25519_shared_many = _default.x25519_shared_many
+x25519_load = _default.x25519_load
 channel_key = _default.channel_key
 aes_gcm_encrypt = _default.aes_gcm_encrypt
 aes_gcm_decrypt = _default.aes_gcm_decrypt

@@ -588,8 +588,8 @@ class Server:
                 bad.update(wrong)
             keys = []
             signs = []
-            for u in partners:
-                s_uv = crypto.x25519_shared(sk_v, self._adverts[u].s_pk)
+            shared = crypto.x25519_shared_many(sk_v, [self._adverts[u].s_pk for u in partners])
+            for u, s_uv in zip(partners, shared, strict=True):
                 keys.append(prg.derive_key(s_uv, self.session_id, pair_purpose(u, v)))
                 # y_u holds +PRG when u < v and -PRG when u > v: take it out.
                 signs.append(-1 if u < v else 1)

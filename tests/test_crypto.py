@@ -216,6 +216,88 @@ def test_x25519_matches_reference(a: bytes, b: bytes) -> None:
         assert be.x25519_shared(a, pb) == expected == be.x25519_shared(b, pa)
 
 
+@settings(max_examples=30)
+@given(
+    sk=st.binary(min_size=32, max_size=32),
+    peers=st.lists(st.binary(min_size=32, max_size=32), min_size=0, max_size=6),
+    sid=st.binary(min_size=32, max_size=32),
+)
+def test_loaded_key_equals_x25519_shared(sk: bytes, peers: list[bytes], sid: bytes) -> None:
+    """A loaded key, shared_many and the loaded channel key equal x25519_shared per peer."""
+    for name in BACKENDS:
+        be = crypto.get_backend(name)
+        pks = [be.x25519_public(p) for p in peers]
+        expected = [be.x25519_shared(sk, pk) for pk in pks]
+        key = be.x25519_load(sk)
+        assert [key.shared(pk) for pk in pks] == expected
+        assert key.shared_many(pks) == expected == be.x25519_shared_many(sk, pks)
+        assert [key.channel_key(pk, sid) for pk in pks] == [
+            be.channel_key(sk, pk, sid) for pk in pks
+        ]
+
+
+@both
+@settings(max_examples=30)
+@given(
+    sk=st.binary(min_size=32, max_size=32),
+    peers=st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=4),
+)
+def test_loaded_key_backends_identical(sk: bytes, peers: list[bytes]) -> None:
+    """Both backends' loaded keys give byte-identical secrets for the same peers."""
+    a, b = (crypto.get_backend(n) for n in ("cryptography", "pycryptodome"))
+    pks = [a.x25519_public(p) for p in peers]
+    assert a.x25519_shared_many(sk, pks) == b.x25519_shared_many(sk, pks)
+    assert a.x25519_load(sk).shared_many(pks) == b.x25519_load(sk).shared_many(pks)
+
+
+def test_loaded_key_refuses_as_x25519_shared(backend: crypto.CryptoBackend) -> None:
+    """A loaded key refuses the keys x25519_shared refuses, with the same exception and text."""
+    sk = os.urandom(32)
+    key = backend.x25519_load(sk)
+    _, good = backend.x25519_keypair()
+    bad = [u.to_bytes(32, "little") for u in crypto.SMALL_ORDER_X25519]
+    bad += [(P + i).to_bytes(32, "little") for i in (0, 1, 18)]
+    bad += [bytes(31), bytes(33)]
+    for pk in bad:
+        with pytest.raises(ProtocolViolationError) as want:
+            backend.x25519_shared(sk, pk)
+        with pytest.raises(ProtocolViolationError) as got:
+            key.shared(pk)
+        assert str(got.value) == str(want.value)
+        with pytest.raises(ProtocolViolationError) as many:
+            backend.x25519_shared_many(sk, [good, pk, good])
+        assert str(many.value) == str(want.value)
+    with pytest.raises(InvalidInputError, match="32 bytes"):
+        backend.x25519_load(bytes(31))
+    with pytest.raises(InvalidInputError, match="32 bytes"):
+        key.channel_key(good, bytes(31))
+
+
+def test_loaded_key_all_zero_refused(
+    backend: crypto.CryptoBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An all-zero result from the library is refused by a loaded key as by x25519_shared."""
+    sk = os.urandom(32)
+    _, pk = backend.x25519_keypair()
+    monkeypatch.setattr(backend._p, "x25519_with", lambda key, peer: bytes(32))
+    with pytest.raises(ProtocolViolationError, match="all zero"):
+        backend.x25519_shared(sk, pk)
+    with pytest.raises(ProtocolViolationError, match="all zero"):
+        backend.x25519_load(sk).shared(pk)
+    with pytest.raises(ProtocolViolationError, match="all zero"):
+        backend.x25519_shared_many(sk, [pk])
+
+
+def test_loaded_key_not_pickled_nor_shown() -> None:
+    """A loaded key refuses pickling and its repr shows no key material."""
+    import pickle
+
+    key = crypto.x25519_load(bytes(range(32)))
+    assert "backend" in repr(key) and bytes(range(32)).hex() not in repr(key)
+    with pytest.raises(TypeError):
+        pickle.dumps(key)
+
+
 # ------------------------------------------------------------------ backends agree
 
 
@@ -519,7 +601,13 @@ def test_bitmap_malformed() -> None:
 def test_module_functions_use_default_backend() -> None:
     """The module-level API is bound to the backend backend_name() reports."""
     default = crypto.get_backend(crypto.backend_name())
-    for fn in (crypto.x25519_shared, crypto.aes_gcm_encrypt, crypto.ed25519_verify):
+    for fn in (
+        crypto.x25519_shared,
+        crypto.x25519_shared_many,
+        crypto.x25519_load,
+        crypto.aes_gcm_encrypt,
+        crypto.ed25519_verify,
+    ):
         assert fn.__self__ is default  # type: ignore[attr-defined]
 
 

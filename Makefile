@@ -10,9 +10,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 VPY    := $(VENV)/bin/python
 PYTEST_ARGS ?=
-# The compiled-core tests: run again under the sanitizer build and from the sdist.
-CORE_TESTS := tests/test_core.py tests/test_prg.py tests/test_masking.py \
-              tests/test_packing.py tests/test_shamir.py
 
 .PHONY: all venv build test demo walkthrough sanitize test-c sdist-test bench bench-core lint clean
 
@@ -57,7 +54,7 @@ test-c:
 	$(MAKE) -C tests/c
 
 # Build the sdist, install it into a clean virtualenv (pycryptodome 3.x, the
-# range Flower 1.42 pins) and run the core tests from outside the repository.
+# range Flower 1.42 pins) and run the test suite from outside the repository.
 sdist-test:
 	bash .ci/sdist.sh
 

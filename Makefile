@@ -65,9 +65,10 @@ bench-core: build
 	$(VPY) -m bench.core
 
 lint: venv
-	$(VPY) -m pip install --quiet ruff mypy
+	$(VPY) -m pip install --quiet "ruff==0.17.6" "mypy==2.4.1"
 	$(VPY) -m ruff check secagg fl bench tests
-	$(VPY) -m mypy secagg
+	$(VPY) -m ruff format --check secagg fl bench tests
+	$(VPY) -m mypy secagg fl
 
 clean:
 	rm -rf build dist *.egg-info secagg/_ffi*.so secagg/_ffi.c .stamp-*

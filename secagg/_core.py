@@ -401,9 +401,7 @@ def shamir_lagrange_at_zero(xs: object) -> _np.ndarray:
     return out
 
 
-def shamir_reconstruct(
-    xs: object, t: int, shares: bytes, n_secrets: int, secret_len: int
-) -> bytes:
+def shamir_reconstruct(xs: object, t: int, shares: bytes, n_secrets: int, secret_len: int) -> bytes:
     """Reconstruct ``n_secrets`` secrets from one holder set (first ``t`` of ``xs`` used)."""
     xa = _u64_array(xs, "xs")
     out = bytearray(n_secrets * secret_len)

@@ -10,6 +10,7 @@ PROTOCOL.md §11).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import numpy as np
@@ -122,6 +123,8 @@ class Graph:
         sid = _check_session_id(session_id)
         if config.complete:
             return cls(config.n, config.k, list(range(1, config.n + 1)))
+        if cls is Graph:
+            return _harary_graph(sid, config.n, config.k)
         return cls(config.n, config.k, harary_permutation(sid, config.n))
 
     @property
@@ -191,3 +194,13 @@ class Graph:
     def __repr__(self) -> str:
         kind = "complete" if self.complete else "harary"
         return f"Graph(n={self._n}, k={self._k}, {kind})"
+
+
+# Every client and the server of a session build the same ring; in one
+# process (the runner, tests, simulations) drawing the permutation once per
+# party cost O(n) each, O(n^2) in all. The graph is a public function of the
+# public session id and nothing mutates it, so sharing it is harmless; the
+# bound keeps a few recent sessions only.
+@functools.lru_cache(maxsize=8)
+def _harary_graph(session_id: bytes, n: int, k: int) -> Graph:
+    return Graph(n, k, harary_permutation(session_id, n))

@@ -126,6 +126,24 @@ def test_graph_determinism() -> None:
     assert all(a.neighbours(u) == b.neighbours(u) for u in range(1, 41))
 
 
+def test_sparse_graph_built_once_per_session() -> None:
+    """Parties of one session share one sparse Graph; another session or k gets its own."""
+    cfg = Config(n=40, t=6, k=10, b=8, m=1)
+    sid = os.urandom(32)
+    g = Graph.build(cfg, sid)
+    assert Graph.build(cfg, bytearray(sid)) is g
+    assert list(g.order) == harary_permutation(sid, cfg.n)
+    other = Graph.build(cfg, os.urandom(32))
+    assert other is not g and other.order != g.order
+    wider = Graph.build(Config(n=40, t=7, k=12, b=8, m=1), sid)
+    assert wider is not g and wider.order == g.order and wider.k == 12
+    # The cache is bounded: many later sessions evict this one, which is rebuilt equal.
+    for _ in range(20):
+        Graph.build(cfg, os.urandom(32))
+    again = Graph.build(cfg, sid)
+    assert again is not g and again.order == g.order
+
+
 def test_argument_checks() -> None:
     """Bad session ids, ids and n raise InvalidInputError naming the problem."""
     cfg = Config(n=10, t=5, k=8, b=8, m=1)

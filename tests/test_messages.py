@@ -426,6 +426,29 @@ def test_mutated_vectors_only_raise_malformed(vec, data):
         assert msg.to_bytes() == bytes(raw)
 
 
+def _bitmap_positions_reference(data: bytes, size: int) -> list[int]:
+    """Entry j is bit j % 8 of byte j // 8, read one bit at a time."""
+    return [j for j in range(size) if (data[j >> 3] >> (j & 7)) & 1]
+
+
+@given(st.integers(0, 1100), st.data())
+def test_bitmap_decode_matches_bitwise_reference(size, data):
+    """decode_bitmap lists exactly the set entries, in order, from any bytes-like input."""
+    raw = bytearray(data.draw(st.binary(min_size=(size + 7) // 8, max_size=(size + 7) // 8)))
+    if size % 8:
+        raw[-1] &= (1 << (size % 8)) - 1
+    want = _bitmap_positions_reference(bytes(raw), size)
+    for form in (bytes(raw), raw, memoryview(bytes(raw))):
+        got = M.decode_bitmap(form, size)
+        assert got == want and all(type(j) is int for j in got)
+    if size % 8:
+        raw[-1] |= 1 << (size % 8)
+        with pytest.raises(MalformedMessageError, match="unused bits"):
+            M.decode_bitmap(bytes(raw), size)
+    with pytest.raises(MalformedMessageError, match="needs"):
+        M.decode_bitmap(bytes(raw) + b"\x00", size)
+
+
 @given(st.integers(0, 70), st.data())
 def test_bitmap_round_trip(size, data):
     """decode_bitmap(encode_bitmap(S)) == sorted(S); unused bits set are refused."""

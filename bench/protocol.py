@@ -163,6 +163,10 @@ def _serve(conn: Any) -> None:
             conn.send((True, value))
         except Exception as exc:  # noqa: BLE001 - handed back to the parent
             conn.send((False, exc))
+        # Let go of the message just handled and the reply just sent before
+        # waiting for the next one: the server holds neither, so neither
+        # should count in its peak.
+        payload = value = None
 
 
 class _ChildServer:

@@ -217,16 +217,33 @@ class _Reader:
         self.pos = pos
         self.what = what
 
-    def take(self, n: int, field: str) -> bytes:
-        end = self.pos + n
+    def _advance(self, n: int, field: str) -> int:
+        """Move past the next n bytes; return where they start."""
+        start, end = self.pos, self.pos + n
         if end > len(self.data):
             raise _bad(
                 f"{self.what} is truncated: field {field} needs {n} bytes at offset "
                 f"{self.pos}, only {len(self.data) - self.pos} remain."
             )
-        out = bytes(self.data[self.pos : end])
         self.pos = end
-        return out
+        return start
+
+    def take(self, n: int, field: str) -> bytes:
+        start = self._advance(n, field)
+        return bytes(self.data[start : start + n])
+
+    def view(self, n: int, field: str) -> bytes | memoryview:
+        """The next n bytes as a view into the message when it is read-only.
+
+        A server would otherwise copy each masked vector (most of an R2
+        message) once more while folding it. Writable input (a bytearray) is
+        copied, so a decoded message never changes under its holder.
+        """
+        start = self._advance(n, field)
+        whole = memoryview(self.data)
+        if not whole.readonly:
+            return bytes(whole[start : start + n])
+        return whole[start : start + n]
 
     def u8(self, field: str) -> int:
         return self.take(1, field)[0]
@@ -581,14 +598,16 @@ class MaskedInput(_Base):
     """R2, client to server: masking-set bitmap over N(u) and the packed y_u.
 
     ``mask_bitmap`` covers the ``num_neighbours`` entries of N(u) in increasing
-    id; ``packed`` is y_u packed ``b`` bits per element (``m`` elements).
+    id; ``packed`` is y_u packed ``b`` bits per element (``m`` elements). A
+    message decoded from read-only data (``bytes``) holds ``packed`` as a
+    read-only ``memoryview`` into that data rather than a copy of it.
     """
 
     num_neighbours: int
     mask_bitmap: bytes
     b: int
     m: int
-    packed: bytes
+    packed: bytes | memoryview
 
     TYPE: ClassVar[int] = MsgType.MASKED_INPUT
     NAME: ClassVar[str] = "MaskedInput"
@@ -648,7 +667,7 @@ class MaskedInput(_Base):
                 f"m = {config.m}."
             )
         nbytes = (m * b + 7) // 8
-        packed = r.take(nbytes, "packed vector")
+        packed = r.view(nbytes, "packed vector")
         rem = (m * b) & 7
         if rem and packed[-1] >> rem:
             raise _bad(f"{r.what}: the packed vector has non-zero padding bits.")

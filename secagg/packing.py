@@ -68,7 +68,7 @@ def pack(vec: np.ndarray, b: int) -> bytes:
     return _core.pack(vec, b)
 
 
-def unpack(data: bytes, m: int, b: int) -> np.ndarray:
+def unpack(data: bytes | bytearray | memoryview, m: int, b: int) -> np.ndarray:
     """Unpack m elements of b bits.
 
     Args:
@@ -88,7 +88,7 @@ def unpack(data: bytes, m: int, b: int) -> np.ndarray:
     return _core.unpack(_check_data(data), m, b)  # type: ignore[arg-type,return-value]
 
 
-def unpack_add(acc: np.ndarray, data: bytes, b: int) -> None:
+def unpack_add(acc: np.ndarray, data: bytes | bytearray | memoryview, b: int) -> None:
     """In place: acc = acc + unpack(data, len(acc), b) mod 2^b, in one pass.
 
     The whole message (length, padding) and acc (every word < 2^b) are checked

@@ -17,6 +17,7 @@ exactly the clients whose masked input was folded (U3), or ``server.state`` is
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ from .exceptions import (
 )
 from .graph import Graph
 from .messages import (
+    CIPHERTEXT_LEN,
     AbortNotice,
     Advert,
     AdvertForward,
@@ -164,7 +166,9 @@ class Server:
         self._u3_set: set[int] = set()
         self._adverts: dict[int, KeyAdvert] = {}
         self._commitments: dict[int, bytes] = {}
-        self._cts: dict[int, dict[int, bytes]] = {}
+        # Sender -> (its receivers in increasing id, their ciphertexts joined in
+        # that order): one object per sender rather than one per ciphertext.
+        self._cts: dict[int, tuple[tuple[int, ...], bytes]] = {}
         self._acc: np.ndarray | None = None
         self._sigs: dict[int, bytes] = {}
         self._transcript_hash: bytes | None = None
@@ -320,9 +324,7 @@ class Server:
     def _abort(self, reason: str, recipients: list[int]) -> dict[int, bytes]:
         self.state = State.ABORTED
         self.abort_reason = reason
-        self._acc = None
-        self._shares = {}
-        self._cts = {}
+        self._release()
         note = AbortNotice(self.session_id, 0, reason).to_bytes()
         return {u: note for u in recipients}
 
@@ -407,22 +409,33 @@ class Server:
                 f"{want[:8]}"
             )
         self._commitments[u] = msg.commitment
-        self._cts[u] = {c.receiver: c.ciphertext for c in msg.ciphertexts}
+        self._cts[u] = (tuple(got), b"".join(c.ciphertext for c in msg.ciphertexts))
 
     def _close_r1(self, alive: list[int]) -> dict[int, bytes]:
         self.u2 = tuple(alive)
         self._u2_set = set(alive)
         self._check_enough(alive, "sent their encrypted shares")
         u2 = set(alive)
+        cts = self._cts
+        self._cts = {}
+        # Each ciphertext is forwarded exactly once; a sender's ciphertexts are
+        # released as soon as the last of its receivers' messages is built.
+        left = {v: sum(1 for u in cts[v][0] if u in u2) for v in alive}
         out: dict[int, bytes] = {}
         for u in alive:
-            entries = tuple(
-                CiphertextIn(v, self._commitments[v], self._cts[v][u])
-                for v in self.neighbours(u)
-                if v in u2
-            )
-            out[u] = ShareForward(self.session_id, 0, entries).to_bytes()
-        self._cts = {}
+            entries = []
+            for v in self.neighbours(u):
+                if v not in u2:
+                    continue
+                receivers, blob = cts[v]
+                j = bisect_left(receivers, u)
+                ct = blob[j * CIPHERTEXT_LEN : (j + 1) * CIPHERTEXT_LEN]
+                entries.append(CiphertextIn(v, self._commitments[v], ct))
+                left[v] -= 1
+                if not left[v]:
+                    del cts[v]
+            out[u] = ShareForward(self.session_id, 0, tuple(entries)).to_bytes()
+        del cts, left
         self._asked = set(alive)
         self._acc = np.zeros(self.config.m, dtype=self.config.dtype)
         self.state = State.R2_MASKED_INPUT_COLLECTION
@@ -571,6 +584,7 @@ class Server:
             raise _Abort("; ".join(short))
         for v in self.u3:
             b_v, wrong = self._recover(v, ShareKind.SELF_MASK)
+            del self._shares[(v, ShareKind.SELF_MASK)]  # rebuilt: its shares are done
             if wrong:
                 corrected[v] = wrong
                 bad.update(wrong)
@@ -583,6 +597,7 @@ class Server:
             if not partners:
                 continue
             sk_v, wrong = self._recover(v, ShareKind.SECRET_KEY)
+            del self._shares[(v, ShareKind.SECRET_KEY)]
             if wrong:
                 corrected[v] = wrong
                 bad.update(wrong)
@@ -604,10 +619,17 @@ class Server:
             bad_holders=tuple(sorted(bad)),
             corrected=corrected,
         )
+        self.state = State.COMPLETED
+        self._release()
+        return {}
+
+    def _release(self) -> None:
+        """Drop the per-session bookkeeping once the session is over."""
         self._acc = None
         self._shares = {}
-        self.state = State.COMPLETED
-        return {}
+        self._cts = {}
+        self._commitments = {}
+        self._sigs = {}
 
     def __repr__(self) -> str:
         extra = f", reason={self.abort_reason!r}" if self.abort_reason else ""

@@ -6,11 +6,13 @@ import json
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from secagg import messages as M
+from secagg import packing
 from secagg.config import Config, Mode
 from secagg.exceptions import InvalidInputError, MalformedMessageError
 
@@ -424,6 +426,24 @@ def test_mutated_vectors_only_raise_malformed(vec, data):
             continue
         # Whatever decodes is canonical: it re-encodes to exactly the same bytes.
         assert msg.to_bytes() == bytes(raw)
+
+
+def test_masked_input_vector_is_a_view_of_immutable_data():
+    """A MaskedInput's vector is a view of bytes it was decoded from, a copy of a bytearray."""
+    m, b, k = 1000, 13, 4
+    packed = bytes(i % 251 for i in range((m * b + 7) // 8))  # m * b is a multiple of 8
+    data = M.MaskedInput(SID, 3, k, M.encode_bitmap([0, 2], k), b, m, packed).to_bytes()
+    view = M.decode(data)
+    assert isinstance(view, M.MaskedInput)
+    assert isinstance(view.packed, memoryview) and view.packed.readonly
+    assert view.packed.obj is data and view.packed == packed
+    mutable = bytearray(data)
+    copy = M.decode(mutable)
+    assert isinstance(copy, M.MaskedInput) and type(copy.packed) is bytes
+    mutable[-1] ^= 1  # the decoded message does not change with its source
+    assert copy.packed == packed
+    assert view == copy and view.to_bytes() == copy.to_bytes() == data
+    np.testing.assert_array_equal(packing.unpack(view.packed, m, b), packing.unpack(packed, m, b))
 
 
 def _bitmap_positions_reference(data: bytes, size: int) -> list[int]:

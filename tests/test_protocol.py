@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -180,7 +181,38 @@ def test_client_erases_secrets_when_done():
     done = s.clients[1]
     assert done.state is State.COMPLETED
     assert done._b is None and done._s_sk is None and done._c_sk is None
+    assert done._c_key is None and done._s_key is None
     assert done._held == {} and done._channel == {} and not done._input.any()
+
+
+def test_server_keeps_no_message_and_releases_bookkeeping():
+    """The server keeps no received message, nor R1 ciphertexts once forwarded, nor shares."""
+    s = Session(SPARSE)
+    server = s.server
+    real_receive, real_close = server.receive, server.close_round
+    kept: list[int] = []
+    after_close: list[tuple[State, int, int]] = []
+
+    def receive(u: int, data: bytes) -> None:
+        before = sys.getrefcount(data)
+        real_receive(u, data)
+        kept.append(sys.getrefcount(data) - before)
+
+    def close_round() -> dict[int, bytes]:
+        out = real_close()
+        after_close.append((server.state, len(server._cts), len(server._shares)))
+        return out
+
+    server.receive = receive  # type: ignore[method-assign]
+    server.close_round = close_round  # type: ignore[method-assign]
+    s.run(stop={3: "R2"})
+    assert server.state is State.COMPLETED and server.result is not None
+    np.testing.assert_array_equal(server.result.sum, s.expected())
+    assert kept and set(kept) == {0}
+    # After R1 closes the ciphertexts are forwarded and gone; no shares remain at the end.
+    assert after_close[1] == (State.R2_MASKED_INPUT_COLLECTION, 0, 0)
+    assert after_close[-1] == (State.COMPLETED, 0, 0)
+    assert server._acc is None and server._commitments == {} and server._sigs == {}
 
 
 # ---------------------------------------------------------------- client refusals

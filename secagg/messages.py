@@ -91,6 +91,9 @@ CONFIG_LEN = len(_CONFIG_LABEL) + 1 + 5 * 4 + 1 + 8 + 1 + 32
 _CONFIG_MODE_OFFSET = len(_CONFIG_LABEL) + 1 + 5 * 4 + 1 + 8
 
 _HEADER = struct.Struct(">4sBB32sI")
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
 HEADER_LEN = _HEADER.size  # 42
 
 
@@ -232,6 +235,8 @@ class _Reader:
         start = self._advance(n, field)
         return bytes(self.data[start : start + n])
 
+    # Integers are read in place, without first copying their bytes out.
+
     def view(self, n: int, field: str) -> bytes | memoryview:
         """The next n bytes as a view into the message when it is read-only.
 
@@ -246,16 +251,16 @@ class _Reader:
         return whole[start : start + n]
 
     def u8(self, field: str) -> int:
-        return self.take(1, field)[0]
+        return self.data[self._advance(1, field)]
 
     def u16(self, field: str) -> int:
-        return int.from_bytes(self.take(2, field), "big")
+        return int(_U16.unpack_from(self.data, self._advance(2, field))[0])
 
     def u32(self, field: str) -> int:
-        return int.from_bytes(self.take(4, field), "big")
+        return int(_U32.unpack_from(self.data, self._advance(4, field))[0])
 
     def u64(self, field: str) -> int:
-        return int.from_bytes(self.take(8, field), "big")
+        return int(_U64.unpack_from(self.data, self._advance(8, field))[0])
 
     def need(self, n: int, field: str) -> None:
         if self.pos + n > len(self.data):

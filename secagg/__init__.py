@@ -1,8 +1,8 @@
 """secagg: secure aggregation for federated learning with a compiled C core.
 
-A server learns the sum of many clients' vectors and nothing else about any
-single one (see docs/security.md for exactly what, under which assumptions),
-even when clients drop out mid-round.
+A server learns the sum of many clients' vectors and, under the assumptions
+of docs/security.md, nothing else about any single one, even when clients
+drop out mid-round.
 """
 
 from __future__ import annotations

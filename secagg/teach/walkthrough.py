@@ -276,5 +276,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  server: {_words(res.sum)}")
     print(f"  plain:  {_words(plain.astype(config.dtype))}")
     ok = bool(np.array_equal(res.sum.astype(np.int64), plain))
-    print("match: yes — the server learned the sum and nothing else" if ok else "MISMATCH")
+    print(
+        "match: yes — the server holds this sum and U3; while fewer than t of any client's\n"
+        "holders collude with it, nothing else about a single input (docs/security.md)"
+        if ok
+        else "MISMATCH"
+    )
     return 0 if ok else 1

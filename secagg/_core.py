@@ -12,6 +12,7 @@ checkout or an editable install).
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 from .exceptions import CoreError, InvalidInputError, StaleBuildError
@@ -254,6 +255,12 @@ def packed_size(m: int, b: int) -> int:
 def pack(vec: object, b: int) -> bytes:
     """Pack a Z_2^b vector, b bits per element, little-endian bit order."""
     check_vec(vec, b, "vec")
+    if (b == 32 or b == 64) and sys.byteorder == "little":
+        # Full-width words are already the little-endian wire layout, so the C
+        # call would be one memcpy; numpy's tobytes makes the same copy without
+        # first zero-filling a fresh buffer, which for multi-MB vectors costs
+        # page faults (7 ms instead of 0.3 ms at 8 MB here).
+        return vec.tobytes()  # type: ignore[attr-defined]
     n = packed_size(len(vec), b)  # type: ignore[arg-type]
     out = bytearray(n)
     code = lib.secagg_pack(

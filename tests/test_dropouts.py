@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from helpers import det_rng
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -35,20 +36,6 @@ ROUNDS = ("R0", "R1", "R2", "R3", "R4")
 _STOP = {r: i for i, r in enumerate(ROUNDS)}
 NEVER = 5
 B_CHOICES = (1, 2, 7, 8, 16, 31, 32, 33, 63, 64)
-
-
-def det_rng(seed: bytes) -> Callable[[int], bytes]:
-    """Deterministic byte source for reproducible tests (never for real keys)."""
-    state = {"ctr": 0}
-
-    def rng(n: int) -> bytes:
-        out = bytearray()
-        while len(out) < n:
-            out += hashlib.sha256(seed + state["ctr"].to_bytes(8, "big")).digest()
-            state["ctr"] += 1
-        return bytes(out[:n])
-
-    return rng
 
 
 @dataclass

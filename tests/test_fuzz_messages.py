@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from helpers import det_rng as _det_rng
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_dropouts import NEVER, predict
@@ -463,20 +464,6 @@ def test_memoryview_and_bytearray_inputs(lim: Limits, data: st.DataObject) -> No
 
 # --------------------------------------------------------------------------
 # the server under hostile input
-
-
-def _det_rng(seed: bytes):
-    """Deterministic byte source for reproducible tests (never for real keys)."""
-    state = {"ctr": 0}
-
-    def rng(n: int) -> bytes:
-        out = bytearray()
-        while len(out) < n:
-            out += hashlib.sha256(seed + state["ctr"].to_bytes(8, "big")).digest()
-            state["ctr"] += 1
-        return bytes(out[:n])
-
-    return rng
 
 
 _ROUNDS = ("R0", "R1", "R2", "R3", "R4")

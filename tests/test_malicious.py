@@ -20,10 +20,10 @@ import dataclasses
 import hashlib
 import itertools
 import struct
-from collections.abc import Callable
 
 import numpy as np
 import pytest
+from helpers import det_rng
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,20 +36,6 @@ from secagg.exceptions import InvalidInputError, NotEnoughSharesError
 from secagg.server import Server
 
 P = (1 << 61) - 1
-
-
-def det_rng(seed: bytes) -> Callable[[int], bytes]:
-    """Deterministic byte source for reproducible tests (never for real keys)."""
-    state = {"ctr": 0}
-
-    def rng(n: int) -> bytes:
-        out = bytearray()
-        while len(out) < n:
-            out += hashlib.sha256(seed + state["ctr"].to_bytes(8, "big")).digest()
-            state["ctr"] += 1
-        return bytes(out[:n])
-
-    return rng
 
 
 class Harness:

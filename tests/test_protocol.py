@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import itertools
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import det_rng
 
 from secagg import crypto, packing
 from secagg import messages as M
@@ -21,19 +20,6 @@ from secagg.server import Server, State
 
 P = (1 << 61) - 1
 Hook = Callable[[str, int, bytes], "bytes | list[bytes] | None"]
-
-
-def det_rng(seed: int):
-    """A reproducible byte source for tests (never for real secrets)."""
-    counter = itertools.count()
-
-    def rng(n: int) -> bytes:
-        out = b""
-        while len(out) < n:
-            out += hashlib.sha256(f"p/{seed}/{next(counter)}".encode()).digest()
-        return out[:n]
-
-    return rng
 
 
 def vectors(config: Config, seed: int = 0) -> dict[int, np.ndarray]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 
 import numpy as np
 import pytest
+from helpers import det_rng
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,19 +14,6 @@ from secagg import crypto
 from secagg.config import Config, Mode, registry_digest
 from secagg.exceptions import InvalidInputError
 from secagg.runner import ROUNDS, RoundResult, TranscriptEntry, run_round
-
-
-def det_rng(seed: int):
-    """A reproducible byte source for tests (never for real secrets)."""
-    counter = itertools.count()
-
-    def rng(n: int) -> bytes:
-        out = b""
-        while len(out) < n:
-            out += hashlib.sha256(f"{seed}/{next(counter)}".encode()).digest()
-        return out[:n]
-
-    return rng
 
 
 def inputs_for(config: Config, seed: int = 0) -> dict[int, np.ndarray]:

@@ -17,30 +17,16 @@ Correlations use a 6-sigma bound, 6/sqrt(m), for the same reason.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 
 import numpy as np
 import pytest
+from helpers import det_rng
 from scipy import stats
 
 from secagg.config import Config
 from secagg.runner import run_round
 
 ALPHA = 1e-6
-
-
-def det_rng(seed: bytes) -> Callable[[int], bytes]:
-    """Deterministic byte source for reproducible tests (never for real keys)."""
-    state = {"ctr": 0}
-
-    def rng(n: int) -> bytes:
-        out = bytearray()
-        while len(out) < n:
-            out += hashlib.sha256(seed + state["ctr"].to_bytes(8, "big")).digest()
-            state["ctr"] += 1
-        return bytes(out[:n])
-
-    return rng
 
 
 def masked(

@@ -66,8 +66,8 @@ bench-core: build
 
 lint: venv
 	$(VPY) -m pip install --quiet "ruff==0.17.6" "mypy==2.4.1"
-	$(VPY) -m ruff check secagg fl bench tests
-	$(VPY) -m ruff format --check secagg fl bench tests
+	$(VPY) -m ruff check secagg fl bench tests build.py setup.py
+	$(VPY) -m ruff format --check secagg fl bench tests build.py setup.py
 	$(VPY) -m mypy secagg fl
 
 clean:

@@ -47,8 +47,8 @@ SANITIZE = os.environ.get("SECAGG_SANITIZE") == "1"
 
 extra_compile_args = [
     "-std=c11",
-    "-O3",                    # the hot loops need full optimisation
-    "-fno-strict-aliasing",   # byte buffers are reinterpreted as words in places
+    "-O3",  # the hot loops need full optimisation
+    "-fno-strict-aliasing",  # byte buffers are reinterpreted as words in places
     "-Wall",
     "-Wextra",
     "-Wno-unused-parameter",  # cffi's generated wrappers trigger it
@@ -60,7 +60,8 @@ if SANITIZE:
     extra_compile_args += [
         "-fsanitize=address,undefined",
         "-fno-sanitize-recover=all",  # any report aborts the process, so CI fails
-        "-fno-wrapv",                 # Python's CFLAGS carry -fwrapv, which hides UBSan overflow checks
+        # Python's CFLAGS carry -fwrapv, which hides UBSan's overflow checks.
+        "-fno-wrapv",
         "-UNDEBUG",
         "-O1",
         "-g",
@@ -70,8 +71,7 @@ if SANITIZE:
 
 ffibuilder.set_source(
     "secagg._ffi",
-    '#include "secagg.h"\n'
-    f'const char *secagg_build_hash(void) {{ return "{source_hash()}"; }}\n',
+    f'#include "secagg.h"\nconst char *secagg_build_hash(void) {{ return "{source_hash()}"; }}\n',
     sources=[str(p.relative_to(ROOT)) for p in sorted(CSRC.glob("*.c"))],
     include_dirs=[str(CSRC.relative_to(ROOT))],
     extra_compile_args=extra_compile_args,

@@ -24,6 +24,7 @@ import numpy as np
 
 from secagg.encoding import EncodedUpdate, UpdateCodec, UpdateReusedError
 from secagg.exceptions import InvalidInputError
+from secagg.planner import threshold
 
 from .models import Params
 
@@ -127,8 +128,7 @@ def build_config(
         return p.config(bits, length, n_min=n_min, registry_digest=registry_digest)
     c = math.floor(corrupt * n)
     if t is None:
-        h = k + 1
-        t = max(c + 1, k // 2 + 1) if mode == "semi_honest" else (h + c) // 2 + 1
+        t = threshold(k, c, mode)
     return Config(
         n=n,
         t=t,

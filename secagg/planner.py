@@ -19,7 +19,15 @@ import numpy as np
 from .config import MAX_N, Config, Mode
 from .exceptions import InvalidInputError
 
-__all__ = ["Plan", "plan", "count_of", "corrupt_holders_bound", "CORRUPT_BITS", "DROPOUT_BITS"]
+__all__ = [
+    "Plan",
+    "plan",
+    "threshold",
+    "count_of",
+    "corrupt_holders_bound",
+    "CORRUPT_BITS",
+    "DROPOUT_BITS",
+]
 
 # Pr[more than c corrupt holders in some client's neighbourhood] <= 2^-41 / n
 # per client (2^-41 over all n by the union bound); with the connectivity
@@ -126,8 +134,19 @@ def _check_rate(name: str, value: object) -> Fraction:
     return Fraction(repr(float(value)))
 
 
-def _threshold(k: int, c: int, mode: Mode) -> int:
-    if mode is Mode.SEMI_HONEST:
+def threshold(k: int, c: int, mode: Mode | str) -> int:
+    """The least threshold PROTOCOL.md section 6 allows for k neighbours and c corrupt holders.
+
+    Args:
+        k: Neighbours per client (h = k + 1 holders).
+        c: Corrupt holders tolerated among them.
+        mode: ``semi_honest``: max(c + 1, floor(k/2) + 1); ``active``:
+            floor((h + c)/2) + 1.
+
+    Returns:
+        The threshold t.
+    """
+    if Mode.parse(mode) is Mode.SEMI_HONEST:
         return max(c + 1, k // 2 + 1)
     return (k + 1 + c) // 2 + 1
 
@@ -236,7 +255,7 @@ def plan(n: int, dropout: float, corrupt: float = 0.0, mode: Mode | str = Mode.S
             return found
 
     k = n - 1
-    t = _threshold(k, C, mode)
+    t = threshold(k, C, mode)
     if t <= k - D and t <= k + 1:
         return Plan(
             n=n,
@@ -274,7 +293,7 @@ def _search_sparse(n: int, D: int, C: int) -> Plan | None:
         if k % 2:
             continue
         c, d = corrupt.c, dropped.c
-        t = _threshold(k, c, Mode.SEMI_HONEST)
+        t = threshold(k, c, Mode.SEMI_HONEST)
         if t > k - d:
             continue
         if pairs * cuts << CONNECT_BITS > cuts_total:

@@ -49,7 +49,7 @@ from typing import Literal
 
 import numpy as np
 
-from .encoding import csprng_generator
+from .encoding import _check_positive, csprng_generator
 from .exceptions import InvalidInputError
 
 __all__ = [
@@ -73,14 +73,8 @@ __all__ = [
 DEFAULT_ORDERS: tuple[float, ...] = tuple(float(a) for a in range(2, 257))
 
 
-def _positive(name: str, value: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}") from exc
-    if not math.isfinite(v) or v <= 0:
-        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}")
-    return v
+# One check with one message for every positive parameter of the package.
+_positive = _check_positive
 
 
 # --------------------------------------------------------------------------- samplers

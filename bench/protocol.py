@@ -51,7 +51,7 @@ from secagg import runner as runner_module
 from secagg.config import Config, Mode
 from secagg.exceptions import SecAggError
 from secagg.graph import Graph
-from secagg.planner import plan
+from secagg.planner import count_of, plan
 from secagg.server import Server
 
 from .core import machine_info, openssl_speed
@@ -238,7 +238,7 @@ def choose_config(args: argparse.Namespace) -> tuple[Config, dict[str, Any]]:
     mode = Mode.parse(args.mode)
     digest = PLACEHOLDER_DIGEST if mode is Mode.ACTIVE else bytes(32)
     if args.neighbors is None and args.threshold is None:
-        p = plan(args.clients, args.dropout, mode=mode)
+        p = plan(args.clients, args.dropout, args.corrupt, mode=mode)
         cfg = p.config(args.bits, args.dim, registry_digest=digest)
         return cfg, {
             "chosen_by": "planner",
@@ -252,6 +252,8 @@ def choose_config(args: argparse.Namespace) -> tuple[Config, dict[str, Any]]:
         n=args.clients,
         t=args.threshold,
         k=args.neighbors,
+        # As the planner would: nothing is released below n - D survivors.
+        n_min=max(args.threshold, args.clients - count_of(args.dropout, args.clients)),
         b=args.bits,
         m=args.dim,
         mode=mode,
@@ -316,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--neighbors", type=int, help="k (default: the planner's)")
     ap.add_argument("--threshold", type=int, help="t (default: the planner's)")
     ap.add_argument("--dropout", type=float, default=0.0, help="fraction dropping after R1")
+    ap.add_argument(
+        "--corrupt", type=float, default=0.0, help="corrupt rate the planner assumes (default 0)"
+    )
     ap.add_argument("--mode", choices=["semi_honest", "active"], default="semi_honest")
     ap.add_argument("--seed", type=int, default=1, help="picks the dropout set (default 1)")
     ap.add_argument("--bits", type=int, default=32, help="b (default 32)")

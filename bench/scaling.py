@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, nargs="+", default=[50, 100, 200, 500, 1000])
     ap.add_argument("--dim", type=int, default=100_000, help="m (default 10^5)")
     ap.add_argument("--dropout", type=float, default=0.1, help="fraction stopping after R1")
+    ap.add_argument("--corrupt", type=float, default=0.0, help="corrupt rate for the planner")
     ap.add_argument("--complete-max", type=int, default=200, help="largest n on the complete graph")
     ap.add_argument("--repeats", type=int, default=1, help="rounds per point (median)")
     ap.add_argument("--bits", type=int, default=32)
@@ -87,11 +88,14 @@ def main(argv: list[str] | None = None) -> int:
 
     points: dict[str, list[tuple[int, float]]] = {"sparse": [], "complete": []}
     for n in args.clients:
-        p = plan(n, args.dropout)
+        p = plan(n, args.dropout, args.corrupt)
         configs = [("sparse" if not p.complete else "complete", p.config(args.bits, args.dim))]
         if n <= args.complete_max and not p.complete:
             t = n // 2 + 1
-            configs.append(("complete", Config(n=n, t=t, k=n - 1, b=args.bits, m=args.dim)))
+            n_min = max(t, p.n_min)
+            configs.append(
+                ("complete", Config(n=n, t=t, n_min=n_min, k=n - 1, b=args.bits, m=args.dim))
+            )
         for graph, cfg in configs:
             runs = [_round(cfg, args.dropout, args.seed + r) for r in range(args.repeats)]
             record = {

@@ -39,7 +39,7 @@ def test_round_planner_20pct_dropout(benchmark, n: int, m: int) -> None:
 
 def test_round_complete_graph(benchmark) -> None:
     """Complete graph n = 30, t = 16, 20% dropout after R1."""
-    cfg = Config(n=30, t=16, k=29, b=32, m=10_000)
+    cfg = Config(n=30, t=16, n_min=16, k=29, b=32, m=10_000)
     benchmark.pedantic(_round, args=(cfg, protocol.dropout_set(30, 0.2, 1)), rounds=3)
 
 

@@ -277,6 +277,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.write(f"DP: {secure.dp_description}; epsilon {secure.epsilon:.3f}\n")
         out.write("\nSecure aggregation, per round\n")
         _table(secure, out)
+        aborted = sum(1 for r in secure.records if r.aborted)
+        planned = sc.n - sc.n_min
+        out.write(
+            f"aborted rounds: {aborted} of {len(secure.records)} (planned for up to {planned} "
+            f"dropouts per round: a round that loses more before R2 closes releases nothing)\n"
+        )
         _audit(secure, out)
 
         plain = _run(

@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any, Literal
 
 import numpy as np
@@ -168,11 +169,37 @@ class FLConfig:
         return max(1, int(round(self.sample_fraction * self.n_clients)))
 
     @property
-    def planner_dropout(self) -> float:
-        """Dropout fraction handed to the planner (default: twice the rate, at least 0.2)."""
+    def planner_dropout(self) -> float | Fraction:
+        """Dropout fraction handed to the planner.
+
+        Default: D / n for the least D that the simulated dropouts exceed
+        with probability at most ``PLANNED_DROPOUT_TAIL`` (a binomial tail
+        over the session's clients). A round missing more than D clients
+        releases nothing (n_min = n - D), so this keeps aborted rounds rare.
+        """
         if self.planned_dropout is not None:
             return self.planned_dropout
-        return min(0.45, max(0.2, 2 * self.dropout))
+        n = self.session_size
+        dropouts = binomial_quantile(n, self.dropout, PLANNED_DROPOUT_TAIL)
+        # A tiny cohort may need more than any graph keeps live (t = 2 needs
+        # two live holders, so D <= n - 3) or than the planner accepts with
+        # the corrupt rate: plan for that much and let the rarer overflow abort.
+        ceiling = min(n - 3, math.floor((Fraction(9, 10) - Fraction(repr(self.corrupt))) * n))
+        return Fraction(max(0, min(dropouts, ceiling)), n)
+
+
+#: The demo's planner covers its simulated dropouts except with this probability.
+PLANNED_DROPOUT_TAIL = 0.01
+
+
+def binomial_quantile(n: int, p: float, tail: float) -> int:
+    """Least D with Pr[Binomial(n, p) > D] <= tail."""
+    cdf = 0.0
+    for d in range(n + 1):
+        cdf += math.comb(n, d) * p**d * (1 - p) ** (n - d)
+        if 1.0 - cdf <= tail:
+            return d
+    return n
 
 
 def dropout_schedule(

@@ -15,16 +15,16 @@ update) used only to compare accuracy on the same seed and survivor schedule.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from secagg.encoding import EncodedUpdate, UpdateCodec, UpdateReusedError
 from secagg.exceptions import InvalidInputError
-from secagg.planner import threshold
+from secagg.planner import count_of, threshold
 
 from .models import Params
 
@@ -92,7 +92,7 @@ def build_config(
     length: int,
     *,
     mode: str = "semi_honest",
-    planned_dropout: float = 0.2,
+    planned_dropout: float | Fraction = 0.2,
     k: int | None = None,
     t: int | None = None,
     n_min: int | None = None,
@@ -101,9 +101,11 @@ def build_config(
 ) -> Any:
     """The session Config: from the planner, or from an explicit k (and t).
 
-    With an explicit ``k``, ``t`` defaults to the least threshold the rules
-    allow (semi_honest: floor(k/2) + 1; active: floor((h + c)/2) + 1); the
-    Config then validates it.
+    With an explicit ``k``, ``t`` defaults to the threshold the planner's
+    rule gives for that graph (semi_honest: max(2, c + 1) on a ring, a live
+    majority on the complete graph; active: floor((h + c)/2) + 1), and
+    ``n_min`` to max(t, n - D) with D = floor(planned_dropout * n); the
+    Config then validates them.
 
     Raises:
         InvalidInputError: If the planner or the Config refuses the parameters.
@@ -121,14 +123,15 @@ def build_config(
                 b=bits,
                 m=length,
                 c=p.c,
-                n_min=n_min,
+                n_min=max(t, p.n_min) if n_min is None else n_min,
                 mode=Mode.parse(mode),
                 registry_digest=registry_digest,
             )
         return p.config(bits, length, n_min=n_min, registry_digest=registry_digest)
-    c = math.floor(corrupt * n)
+    c = count_of(corrupt, n)
+    dropouts = count_of(planned_dropout, n)
     if t is None:
-        t = threshold(k, c, mode)
+        t = threshold(n, k, c, mode, dropouts)
     return Config(
         n=n,
         t=t,
@@ -136,7 +139,7 @@ def build_config(
         b=bits,
         m=length,
         c=c,
-        n_min=n_min,
+        n_min=max(t, n - dropouts) if n_min is None else n_min,
         mode=Mode.parse(mode),
         registry_digest=registry_digest,
     )

@@ -29,9 +29,18 @@ from typing import Any
 import numpy as np
 
 from . import crypto, masking, packing, prg, shamir
-from ._protocol_common import Rng, State, _n_min, default_rng, pair_purpose, share_aad
+from ._protocol_common import (
+    AbortCode,
+    Rng,
+    State,
+    _n_min,
+    default_rng,
+    notice_reason,
+    pair_purpose,
+    share_aad,
+)
 from .config import ClientPolicy, Config, Mode, registry_digest
-from .exceptions import InvalidInputError, SecAggError
+from .exceptions import InvalidInputError, MalformedMessageError, SecAggError
 from .graph import Graph
 from .messages import (
     SHARE_LEN,
@@ -68,7 +77,16 @@ _EXPECTED = {
 
 
 class _Refuse(Exception):
-    """Internal: a rule of §8 tells the client to abort; the text is the reason."""
+    """Internal: a rule of §8 tells the client to abort.
+
+    ``code`` (and ``peer``, the client whose message failed) is all the abort
+    notice carries; the sentence stays in the client's ``abort_reason``.
+    """
+
+    def __init__(self, code: AbortCode, detail: str, peer: int | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.peer = peer
 
 
 _SHARE_VALUES = struct.Struct(f"<{SHARE_LEN // 8}Q")
@@ -153,6 +171,8 @@ class Client:
         self._rng: Rng = rng if rng is not None else default_rng
         self.state = State.R0_ADVERTISE_KEYS
         self.abort_reason: str | None = None
+        #: The rule the abort notice named (None unless ABORTED by a refusal).
+        self.abort_code: AbortCode | None = None
         self.session_id: bytes | None = None
         self._request_sid: bytes | None = None
         #: Messages received after the session ended (ignored).
@@ -180,10 +200,19 @@ class Client:
             return []
         try:
             return self._dispatch(data)
-        except (_Refuse, SecAggError, ValueError) as exc:
-            return self._abort(str(exc))
+        except _Refuse as exc:
+            return self._abort(str(exc), exc.code, exc.peer)
+        except MalformedMessageError as exc:
+            return self._abort(str(exc), AbortCode.MALFORMED_MESSAGE)
+        except (SecAggError, ValueError) as exc:
+            # Every rule of §8 is checked where it applies and raised as a
+            # _Refuse with its code; anything else reaching here is a check
+            # this client did not classify, reported without its details.
+            return self._abort(str(exc), AbortCode.INTERNAL_ERROR)
         except Exception as exc:  # a bug: still never leave secrets behind
-            self._abort(f"internal error while handling a message: {exc!r}")
+            self._abort(
+                f"internal error while handling a message: {exc!r}", AbortCode.INTERNAL_ERROR
+            )
             raise
 
     @property
@@ -230,16 +259,19 @@ class Client:
             self._input.fill(0)
         self._reset_secrets()
 
-    def _abort(self, reason: str) -> list[bytes]:
+    def _abort(self, reason: str, code: AbortCode, peer: int | None = None) -> list[bytes]:
         self.state = State.ABORTED
         self.abort_reason = reason
+        self.abort_code = code
         self._erase()
         # Before the session id is established (a refused R0 request), the
         # notice echoes the id the request carried so the server can log why.
         sid = self.session_id if self.session_id is not None else self._request_sid
         if sid is None:
             return []
-        return [AbortNotice(sid, self.id, reason).to_bytes()]
+        # Only the rule and the peer leave the client (§8): the sentence in
+        # abort_reason may name values derived from the input or the keys.
+        return [AbortNotice(sid, self.id, notice_reason(code, peer)).to_bytes()]
 
     def _dispatch(self, data: bytes) -> list[bytes]:
         mtype, sid, _sender = peek_header(data)
@@ -250,7 +282,8 @@ class Client:
             assert isinstance(msg, AbortNotice)
             if self.session_id is not None and msg.session_id != self.session_id:
                 raise _Refuse(
-                    f"received an abort notice for another session ({msg.session_id.hex()[:16]}…)."
+                    AbortCode.WRONG_SESSION,
+                    f"received an abort notice for another session ({msg.session_id.hex()[:16]}…).",
                 )
             self.state = State.ABORTED
             self.abort_reason = f"the server aborted the session: {msg.reason}"
@@ -259,13 +292,15 @@ class Client:
         expected = _EXPECTED[self.state]
         if mtype != expected:
             raise _Refuse(
+                AbortCode.UNEXPECTED_MESSAGE,
                 f"in state {self.state.value} the client accepts only message type "
-                f"0x{expected:02x}, got 0x{mtype:02x}."
+                f"0x{expected:02x}, got 0x{mtype:02x}.",
             )
         if self.session_id is not None and sid != self.session_id:
             raise _Refuse(
+                AbortCode.WRONG_SESSION,
                 f"the message carries session id {sid.hex()[:16]}…, this session is "
-                f"{self.session_id.hex()[:16]}…."
+                f"{self.session_id.hex()[:16]}….",
             )
         msg = decode(data, self.config)
         if isinstance(msg, ConfigRequest):
@@ -285,37 +320,57 @@ class Client:
         if self._expected_config is not None:
             if msg.config != self._expected_config.canonical():
                 raise _Refuse(
-                    "the R0 request carries another config than the one this client was built for."
+                    AbortCode.CONFIG_REFUSED,
+                    "the R0 request carries another config than the one this client was built for.",
                 )
             config = self._expected_config
         else:
             config = Config.from_canonical(msg.config)
         if self._policy is not None:
-            self._policy.check(config)
+            # Checked before anything sized by n is built (policy.max_n).
+            try:
+                self._policy.check(config)
+            except SecAggError as exc:
+                raise _Refuse(AbortCode.CONFIG_REFUSED, str(exc)) from None
         if config.mode is Mode.ACTIVE:
             if self._signing_key is None or self._verify_keys is None or self._authority_vk is None:
                 raise _Refuse(
+                    AbortCode.CONFIG_REFUSED,
                     "the config asks for active mode, but this client holds no signing key, "
-                    "registry or config-authority key."
+                    "registry or config-authority key.",
                 )
             if msg.signature is None or not crypto.ed25519_verify(
                 self._authority_vk, crypto.config_message(msg.nonce, msg.config), msg.signature
             ):
-                raise _Refuse("the config authority's signature on the config does not verify.")
-            digest = registry_digest(self._verify_keys, config.n)
+                raise _Refuse(
+                    AbortCode.CONFIG_SIGNATURE_INVALID,
+                    "the config authority's signature on the config does not verify.",
+                )
+            try:
+                digest = registry_digest(self._verify_keys, config.n)
+            except InvalidInputError as exc:
+                raise _Refuse(AbortCode.REGISTRY_MISMATCH, str(exc)) from None
             if digest != config.registry_digest:
                 raise _Refuse(
+                    AbortCode.REGISTRY_MISMATCH,
                     "the config's registry digest does not match this client's registry "
-                    f"({config.registry_digest.hex()[:16]}… vs {digest.hex()[:16]}…)."
+                    f"({config.registry_digest.hex()[:16]}… vs {digest.hex()[:16]}…).",
                 )
         if self.id > config.n:
-            raise _Refuse(f"this client's id {self.id} is outside the config's 1..{config.n}.")
-        self._check_vector(self._input, config)
+            raise _Refuse(
+                AbortCode.CONFIG_REFUSED,
+                f"this client's id {self.id} is outside the config's 1..{config.n}.",
+            )
+        try:
+            self._check_vector(self._input, config)
+        except InvalidInputError as exc:
+            raise _Refuse(AbortCode.INPUT_INVALID, str(exc)) from None
         sid = config.session_id(msg.nonce)
         if sid != msg.session_id:
             raise _Refuse(
+                AbortCode.SESSION_ID_INVALID,
                 "the R0 request's session id is not SHA-256(label ‖ nonce ‖ config) of "
-                "the config it carries."
+                "the config it carries.",
             )
         self.config = config
         self.session_id = sid
@@ -347,7 +402,8 @@ class Client:
             own = [a for a in msg.adverts if a.id == self.id]
             if not own or own[0].c_pk != self._c_pk or own[0].s_pk != self._s_pk:
                 raise _Refuse(
-                    "the forwarded advert list does not contain this client's own advert unchanged."
+                    AbortCode.OWN_ADVERT_CHANGED,
+                    "the forwarded advert list does not hold this client's own advert unchanged.",
                 )
             assert self._verify_keys is not None
             for a in msg.adverts:
@@ -359,10 +415,15 @@ class Client:
                         vk, crypto.advert_message(sid, a.id, a.c_pk, a.s_pk), a.signature
                     )
                 ):
-                    raise _Refuse(f"the key advert of client {a.id} has an invalid signature.")
+                    raise _Refuse(
+                        AbortCode.ADVERT_INVALID,
+                        f"the key advert of client {a.id} has an invalid signature.",
+                        a.id,
+                    )
             if len(ids) < _n_min(config):
                 raise _Refuse(
-                    f"only {len(ids)} clients advertised keys, fewer than n_min = {config.n_min}."
+                    AbortCode.TOO_FEW_SURVIVORS,
+                    f"only {len(ids)} clients advertised keys, fewer than n_min = {config.n_min}.",
                 )
             self._transcript_hash = crypto.transcript_hash(
                 sid, {a.id: (a.c_pk, a.s_pk) for a in msg.adverts}
@@ -371,27 +432,38 @@ class Client:
             outside = [i for i in ids if i not in nbrs]
             if outside:
                 raise _Refuse(
+                    AbortCode.LIST_NOT_SUBSET,
                     f"the forwarded adverts include clients {outside[:5]} that are not "
-                    "neighbours of this client."
+                    "neighbours of this client.",
                 )
         seen: set[bytes] = set()
         others = [a for a in msg.adverts if a.id != self.id]
         for a in others:
             if a.id not in nbrs:
                 continue
-            for key in (a.c_pk, a.s_pk):
-                crypto.check_public_key(key)
-                if key in seen or key in (self._c_pk, self._s_pk):
-                    raise _Refuse(f"the advert of client {a.id} repeats a key seen before.")
-                seen.add(key)
+            try:
+                for key in (a.c_pk, a.s_pk):
+                    crypto.check_public_key(key)
+                    if key in seen or key in (self._c_pk, self._s_pk):
+                        raise _Refuse(
+                            AbortCode.ADVERT_INVALID,
+                            f"the advert of client {a.id} repeats a key seen before.",
+                            a.id,
+                        )
+                    seen.add(key)
+                assert self._c_key is not None
+                self._channel[a.id] = self._c_key.channel_key(a.c_pk, sid)
+            except SecAggError as exc:
+                raise _Refuse(
+                    AbortCode.ADVERT_INVALID, f"the advert of client {a.id}: {exc}", a.id
+                ) from None
             self._s_pks[a.id] = a.s_pk
-            assert self._c_key is not None
-            self._channel[a.id] = self._c_key.channel_key(a.c_pk, sid)
         holders = sorted([self.id, *self._channel])
         if len(holders) < config.t:
             raise _Refuse(
+                AbortCode.TOO_FEW_HOLDERS,
                 f"only {len(holders)} of this client's holders advertised keys, fewer "
-                f"than t = {config.t}."
+                f"than t = {config.t}.",
             )
         self._u1 = tuple(holders)
         self._b = bytearray(self._rng(32))
@@ -430,27 +502,42 @@ class Client:
         outside = [v for v in senders if v not in self._channel]
         if outside:
             raise _Refuse(
+                AbortCode.LIST_NOT_SUBSET,
                 f"the forwarded ciphertexts come from clients {outside[:5]} outside the "
-                "neighbours whose adverts this client received (M_u ⊄ U1 ∩ N(u))."
+                "neighbours whose adverts this client received (M_u ⊄ U1 ∩ N(u)).",
             )
         for c in msg.ciphertexts:
-            plain = crypto.aes_gcm_decrypt(
-                self._channel[c.sender], c.ciphertext, share_aad(sid, c.sender, self.id)
-            )
+            try:
+                plain = crypto.aes_gcm_decrypt(
+                    self._channel[c.sender], c.ciphertext, share_aad(sid, c.sender, self.id)
+                )
+            except SecAggError as exc:
+                raise _Refuse(
+                    AbortCode.CIPHERTEXT_INVALID,
+                    f"the share ciphertext from client {c.sender}: {exc}",
+                    c.sender,
+                ) from None
             if len(plain) != 2 * SHARE_LEN:
                 raise _Refuse(
+                    AbortCode.CIPHERTEXT_INVALID,
                     f"the share ciphertext from client {c.sender} decrypts to {len(plain)} "
-                    f"bytes, not {2 * SHARE_LEN}."
+                    f"bytes, not {2 * SHARE_LEN}.",
+                    c.sender,
                 )
             b_sh, sk_sh = plain[:SHARE_LEN], plain[SHARE_LEN:]
             if not (_valid_share(b_sh) and _valid_share(sk_sh)):
-                raise _Refuse(f"the shares from client {c.sender} hold a value ≥ p.")
+                raise _Refuse(
+                    AbortCode.CIPHERTEXT_INVALID,
+                    f"the shares from client {c.sender} hold a value ≥ p.",
+                    c.sender,
+                )
             self._held[c.sender] = (b_sh, sk_sh)
         self._masking_set = tuple(senders)
         if len(senders) + 1 < config.t:
             raise _Refuse(
+                AbortCode.TOO_FEW_HOLDERS,
                 f"only {len(senders)} neighbours sent shares; with this client that is "
-                f"fewer than t = {config.t} holders."
+                f"fewer than t = {config.t} holders.",
             )
         y = np.array(self._input, dtype=config.dtype, copy=True)
         assert self._s_key is not None
@@ -476,26 +563,42 @@ class Client:
 
     # ------------------------------------------------------------------- R3
 
-    def _check_survivors(self, survivors: tuple[int, ...]) -> None:
+    def _check_survivors(self, survivors: tuple[int, ...], unmasking: bool = False) -> None:
         config = self.config
         assert config is not None
         u3 = set(survivors)
         if self.id not in u3:
-            raise _Refuse(f"this client ({self.id}) is absent from the survivor list.")
+            raise _Refuse(
+                AbortCode.NOT_A_SURVIVOR,
+                f"this client ({self.id}) is absent from the survivor list.",
+            )
         missing = [v for v in self._neighbours if v in u3 and v not in self._masking_set]
         if missing:
             raise _Refuse(
+                AbortCode.LIST_NOT_SUBSET,
                 f"the survivor list names neighbours {missing[:5]} that are not in this "
-                "client's masking set (U3 ∩ N(u) ⊄ M_u)."
+                "client's masking set (U3 ∩ N(u) ⊄ M_u).",
             )
-        alive = 1 + sum(1 for v in self._neighbours if v in u3)
-        if alive < config.t:
+        live_neighbours = sum(1 for v in self._neighbours if v in u3)
+        if live_neighbours + 1 < config.t:
             raise _Refuse(
-                f"only {alive} of this client's holders survive, fewer than t = {config.t}."
+                AbortCode.TOO_FEW_HOLDERS,
+                f"only {live_neighbours + 1} of this client's holders survive, fewer than "
+                f"t = {config.t}.",
             )
         if len(u3) < _n_min(config):
             raise _Refuse(
-                f"the survivor list has {len(u3)} clients, fewer than n_min = {config.n_min}."
+                AbortCode.TOO_FEW_SURVIVORS,
+                f"the survivor list has {len(u3)} clients, fewer than n_min = {config.n_min}.",
+            )
+        if unmasking and live_neighbours < config.c + 1:
+            # With b_u released, y_u minus the surviving neighbours' pairwise
+            # masks is x_u: if every one of them could be a colluder, answering
+            # would hand the server this client's input.
+            raise _Refuse(
+                AbortCode.TOO_FEW_NEIGHBOURS,
+                f"only {live_neighbours} of this client's neighbours survive, fewer than "
+                f"c + 1 = {config.c + 1}: all of them could be colluders.",
             )
 
     def _on_survivors(self, msg: SurvivorRequest) -> list[bytes]:
@@ -515,13 +618,14 @@ class Client:
     def _on_unmask(self, msg: UnmaskRequest) -> list[bytes]:
         config = self.config
         assert config is not None and self.session_id is not None
-        self._check_survivors(msg.survivors)
+        self._check_survivors(msg.survivors, unmasking=True)
         u3 = set(msg.survivors)
         owners = sorted({self.id, *self._masking_set})
         if config.mode is Mode.ACTIVE:
             if msg.survivors != self._signed_u3:
                 raise _Refuse(
-                    "the unmasking request's survivor list differs from the one this client signed."
+                    AbortCode.SURVIVOR_LIST_CHANGED,
+                    "the unmasking request's survivor list is not the one this client signed.",
                 )
             assert msg.signatures is not None and self._verify_keys is not None
             assert self._transcript_hash is not None
@@ -532,13 +636,17 @@ class Client:
             for entry in msg.signatures:
                 if entry.id not in u3:
                     raise _Refuse(
+                        AbortCode.SIGNATURE_INVALID,
                         f"the unmasking request carries a signature of client {entry.id}, "
-                        "which is not a survivor."
+                        "which is not a survivor.",
+                        entry.id,
                     )
                 vk = self._verify_keys.get(entry.id)
                 if vk is None or not crypto.ed25519_verify(vk, s_msg, entry.signature):
                     raise _Refuse(
-                        f"the survivor-list signature of client {entry.id} does not verify."
+                        AbortCode.SIGNATURE_INVALID,
+                        f"the survivor-list signature of client {entry.id} does not verify.",
+                        entry.id,
                     )
                 valid.add(entry.id)
             # H(v) ∩ U3 = U3 on the complete graph (the only active-mode graph).
@@ -549,8 +657,9 @@ class Client:
                     answerable.append(v)
             if not answerable:
                 raise _Refuse(
+                    AbortCode.TOO_FEW_SIGNATURES,
                     f"only {len(valid)} valid survivor-list signatures, fewer than "
-                    f"t = {config.t} from any secret's holders."
+                    f"t = {config.t} from any secret's holders.",
                 )
             owners = answerable
         entries = []

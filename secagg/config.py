@@ -43,8 +43,10 @@ REGISTRY_LABEL = b"secagg/v1/registry"
 # label, u8 version, u32be n t k c n_min, u8 b, u64be m, u8 mode, 32-byte digest
 _LAYOUT = struct.Struct(">B5IBQB")
 CANONICAL_SIZE = len(CONFIG_LABEL) + _LAYOUT.size + 32
-# Ids travel as u32be, so n (and every count) must fit in 32 bits.
-MAX_N = 2**32 - 1
+# The one limit on n: decoders refuse more clients (docs/wire-format.md), so a
+# config that no message could carry is refused when it is built.
+MAX_N = 1 << 20
+_U32_MAX = 2**32 - 1
 # One PRG key expands at most 2^36 bytes (PROTOCOL §2).
 MAX_KEYSTREAM_BYTES = 2**36
 NONCE_SIZE = 32
@@ -115,13 +117,8 @@ def threshold_violation(n: int, t: int, k: int, c: int, n_min: int, mode: Mode) 
     if mode is Mode.SEMI_HONEST:
         if t <= c:
             return (
-                f"semi_honest needs t > c so that c colluding holders cannot reconstruct, "
-                f"got t = {t}, c = {c}."
-            )
-        if 2 * t <= k:
-            return (
-                f"semi_honest needs t > k/2 so that the server cannot obtain both a "
-                f"client's self-mask and pairwise-mask shares, got t = {t}, k = {k}."
+                f"semi_honest needs t > c so that the c colluding holders a neighbourhood "
+                f"may contain cannot rebuild a secret, got t = {t}, c = {c}."
             )
     else:
         if k < n - 1:
@@ -152,7 +149,8 @@ class Config:
         b: Bits per ring element (1..64).
         m: Vector length.
         c: Corrupt holders tolerated in any client's holder set.
-        n_min: Fewest survivors for which a sum may be released (None: t).
+        n_min: Fewest survivors for which a sum may be released; required,
+            keyword-only, no default (the planner proposes max(t, n - D)).
         mode: ``Mode.SEMI_HONEST`` or ``Mode.ACTIVE`` (the string is accepted).
         registry_digest: SHA-256 registry digest (active) or 32 zero bytes.
 
@@ -167,27 +165,20 @@ class Config:
     b: int
     m: int
     c: int = 0
-    n_min: int | None = None
+    # No default: a sum over few survivors is what an attacker who drops
+    # clients wants, so the caller (or the planner) must say what it accepts.
+    n_min: int = field(kw_only=True)
     mode: Mode = Mode.SEMI_HONEST
     registry_digest: bytes = field(default=bytes(DIGEST_SIZE))
 
     def __post_init__(self) -> None:
-        for name in ("n", "t", "k", "b", "m", "c"):
+        for name in ("n", "t", "k", "b", "m", "c", "n_min"):
             value = getattr(self, name)
             if not _is_int(value):
                 raise InvalidInputError(
                     f"config field {name} must be an integer, got {type(value).__name__} {value!r}."
                 )
             object.__setattr__(self, name, int(value))
-        if self.n_min is None:
-            object.__setattr__(self, "n_min", self.t)
-        elif not _is_int(self.n_min):
-            raise InvalidInputError(
-                f"config field n_min must be an integer or None, got "
-                f"{type(self.n_min).__name__} {self.n_min!r}."
-            )
-        else:
-            object.__setattr__(self, "n_min", int(self.n_min))
         object.__setattr__(self, "mode", Mode.parse(self.mode))
         digest = self.registry_digest
         if not isinstance(digest, (bytes, bytearray, memoryview)):
@@ -195,13 +186,17 @@ class Config:
         digest = bytes(digest)
         object.__setattr__(self, "registry_digest", digest)
 
-        for name in ("n", "t", "k", "c", "n_min"):
+        if not 3 <= self.n <= MAX_N:
+            raise InvalidInputError(
+                f"n must lie in 3..{MAX_N} (the largest cohort a message can carry), "
+                f"got n = {self.n}."
+            )
+        for name in ("t", "k", "c", "n_min"):
             value = getattr(self, name)
-            if not 0 <= value <= MAX_N:
+            if not 0 <= value <= _U32_MAX:
                 raise InvalidInputError(
-                    f"config field {name} must fit in 32 bits (0..{MAX_N}), got {value}."
+                    f"config field {name} must fit in 32 bits (0..{_U32_MAX}), got {value}."
                 )
-        assert self.n_min is not None
         problem = threshold_violation(self.n, self.t, self.k, self.c, self.n_min, self.mode)
         if problem is not None:
             raise InvalidInputError(problem)
@@ -251,7 +246,6 @@ class Config:
 
     def canonical(self) -> bytes:
         """The canonical encoding of PROTOCOL.md §5 (79 bytes)."""
-        assert self.n_min is not None
         return (
             CONFIG_LABEL
             + _LAYOUT.pack(
@@ -397,6 +391,14 @@ class ClientPolicy:
         registry_digest: The digest of the registry this client trusts, or
             None (then only semi_honest configs are accepted, since active
             mode is meaningless without a trusted registry).
+        max_n: Largest cohort accepted (default: the wire limit ``MAX_N``). A
+            config with more clients is refused before the client builds
+            anything whose size depends on n.
+        require_majority: Also require 2t > h (a majority of every holder
+            set). Off by default: it is defence in depth, not a guarantee.
+            It does not stop a deviating server in semi_honest mode
+            (PROTOCOL.md §11), and on sparse graphs it makes the planner's
+            graphs several times denser at high dropout rates.
 
     Raises:
         InvalidInputError: A field is out of range.
@@ -407,6 +409,8 @@ class ClientPolicy:
     min_t: int
     min_n_min: int
     registry_digest: bytes | None
+    max_n: int = MAX_N
+    require_majority: bool = False
 
     def __post_init__(self) -> None:
         g = self.gamma_max
@@ -420,6 +424,14 @@ class ClientPolicy:
                 raise InvalidInputError(
                     f"policy field {name} must be a non-negative integer, got {value!r}."
                 )
+        if not _is_int(self.max_n) or not 3 <= self.max_n <= MAX_N:
+            raise InvalidInputError(
+                f"policy field max_n must be an integer in 3..{MAX_N}, got {self.max_n!r}."
+            )
+        if not isinstance(self.require_majority, bool):
+            raise InvalidInputError(
+                f"policy field require_majority must be a bool, got {self.require_majority!r}."
+            )
         if self.registry_digest is not None:
             d = self.registry_digest
             if not isinstance(d, (bytes, bytearray, memoryview)) or len(d) != DIGEST_SIZE:
@@ -436,14 +448,19 @@ class ClientPolicy:
             config: The config received in the R0 request.
 
         Raises:
-            ProtocolViolationError: Naming the violated rule: registry digest
-                mismatch, a §6 threshold rule, or a policy minimum (n, t,
-                n_min, or c below what floor(gamma_max * n) corrupt clients
-                require).
+            ProtocolViolationError: Naming the violated rule: n above the
+                policy maximum, registry digest mismatch, a §6 threshold
+                rule, a policy minimum (n, t, n_min, or c below what
+                floor(gamma_max * n) corrupt clients require), or 2t <= h
+                when the policy requires a majority.
         """
         if not isinstance(config, Config):
             raise ProtocolViolationError(
                 f"expected a Config to check against the policy, got {type(config).__name__}."
+            )
+        if config.n > self.max_n:
+            raise ProtocolViolationError(
+                f"the config has n = {config.n} clients, above the policy maximum {self.max_n}."
             )
         if config.mode is Mode.ACTIVE and self.registry_digest is None:
             raise ProtocolViolationError(
@@ -456,7 +473,6 @@ class ClientPolicy:
                 f"{config.registry_digest.hex()} differs from the trusted registry digest "
                 f"{self.registry_digest.hex()}."
             )
-        assert config.n_min is not None
         problem = threshold_violation(
             config.n, config.t, config.k, config.c, config.n_min, config.mode
         )
@@ -473,6 +489,11 @@ class ClientPolicy:
         if config.n_min < self.min_n_min:
             raise ProtocolViolationError(
                 f"the config has n_min = {config.n_min}, below the policy minimum {self.min_n_min}."
+            )
+        if self.require_majority and 2 * config.t <= config.h:
+            raise ProtocolViolationError(
+                f"the policy requires 2t > h, but the config has t = {config.t}, "
+                f"h = k + 1 = {config.h}."
             )
         # Imported here: the planner builds Configs, so it imports this module.
         from .planner import corrupt_holders_bound, count_of

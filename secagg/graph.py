@@ -11,7 +11,7 @@ PROTOCOL.md §11).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -190,6 +190,41 @@ class Graph:
             return True
         dist = abs(self._position[u] - self._position[v])
         return min(dist, self._n - dist) <= self._k // 2
+
+    def cut_gaps(self, alive: Iterable[int]) -> list[tuple[int, int]]:
+        """Runs of >= k/2 consecutive ring positions with no client of ``alive``.
+
+        On a Harary ring two clients are neighbours when their positions are
+        at most k/2 apart, so consecutive survivors around the ring stay
+        linked unless k/2 or more positions between them are missing. One
+        such run leaves a path; two or more split the survivors into
+        components, and the sum of each component could be learned on its
+        own (PROTOCOL.md §8). O(n).
+
+        Args:
+            alive: The surviving client ids (e.g. U3).
+
+        Returns:
+            (first position, length) of each such run, in ring order; empty
+            for the complete graph or an empty ``alive``.
+        """
+        if self.complete:
+            return []
+        positions = sorted(self._position[self._check(u)] for u in set(alive))
+        if not positions:
+            return []
+        half = self._k // 2
+        n = self._n
+        gaps = []
+        for before, after in zip(positions, positions[1:] + [positions[0] + n], strict=True):
+            length = after - before - 1
+            if length >= half:
+                gaps.append(((before + 1) % n, length))
+        return sorted(gaps)
+
+    def survivors_connected(self, alive: Iterable[int]) -> bool:
+        """True when the graph induced on ``alive`` is connected (see :meth:`cut_gaps`)."""
+        return len(self.cut_gaps(alive)) < 2
 
     def __repr__(self) -> str:
         kind = "complete" if self.complete else "harary"

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, NamedTuple, TypeAlias
 
 import numpy as np
 
+from .config import MAX_N
 from .exceptions import InvalidInputError, MalformedMessageError
 
 __all__ = [
@@ -69,8 +70,6 @@ __all__ = [
 MAGIC = b"SAGG"
 VERSION = 1
 SERVER_ID = 0
-#: Largest number of clients a decoder accepts (ids are 1..MAX_N).
-MAX_N = 1 << 20
 MAX_REASON_BYTES = 1024
 KEY_LEN = 32
 SIG_LEN = 64

@@ -1,4 +1,4 @@
-"""Parameter planner: (n, dropout rate, corrupt rate) -> (k, t, c) (PROTOCOL.md §6).
+"""Parameter planner: (n, dropout rate, corrupt rate) -> (k, t, c, n_min) (PROTOCOL.md §6).
 
 Every probability is computed exactly with Python integers. The hypergeometric
 tails are tracked incrementally as the neighbourhood size k grows (one draw at
@@ -38,8 +38,11 @@ CONNECT_BITS = 41
 DROPOUT_BITS = 20
 MAX_RATE_SUM = Fraction(9, 10)
 
+#: A rate: a float read as the decimal it prints as, or an exact Fraction.
+RateLike = float | Fraction
 
-def count_of(rate: float, n: int) -> int:
+
+def count_of(rate: float | Fraction, n: int) -> int:
     """floor(rate * n), reading ``rate`` as the decimal number it prints as.
 
     0.29 * 100 is 28.999999999999996 in binary floating point; a user who
@@ -127,28 +130,45 @@ def _check_int(name: str, value: object, lo: int, hi: int) -> int:
 
 
 def _check_rate(name: str, value: object) -> Fraction:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
         raise InvalidInputError(f"{name} must be a number in [0, 1), got {value!r}.")
-    if not math.isfinite(value) or not 0 <= value < 1:
+    if isinstance(value, Fraction):
+        exact = value
+    elif not math.isfinite(value):
         raise InvalidInputError(f"{name} must be a finite number in [0, 1), got {value!r}.")
-    return Fraction(repr(float(value)))
+    else:
+        exact = Fraction(repr(float(value)))
+    if not 0 <= exact < 1:
+        raise InvalidInputError(f"{name} must be a number in [0, 1), got {value!r}.")
+    return exact
 
 
-def threshold(k: int, c: int, mode: Mode | str) -> int:
-    """The least threshold PROTOCOL.md section 6 allows for k neighbours and c corrupt holders.
+def threshold(n: int, k: int, c: int, mode: Mode | str, dropouts: int = 0) -> int:
+    """The threshold PROTOCOL.md §6 has the planner choose.
 
     Args:
-        k: Neighbours per client (h = k + 1 holders).
+        n: Number of clients.
+        k: Neighbours per client (h = k + 1 holders; n - 1 is the complete graph).
         c: Corrupt holders tolerated among them.
-        mode: ``semi_honest``: max(c + 1, floor(k/2) + 1); ``active``:
-            floor((h + c)/2) + 1.
+        mode: ``semi_honest`` or ``active``.
+        dropouts: Dropouts D planned for (decides whether a majority is live
+            on the complete graph).
 
     Returns:
-        The threshold t.
+        semi_honest on a sparse graph: max(2, c + 1), since t > c is the
+        privacy condition there. semi_honest on the complete graph:
+        max(c + 1, floor(n/2) + 1) when that is live (t <= n - 1 - D), as a
+        majority costs no degree there, else max(2, c + 1). active:
+        floor((h + c)/2) + 1.
     """
-    if Mode.parse(mode) is Mode.SEMI_HONEST:
-        return max(c + 1, k // 2 + 1)
-    return (k + 1 + c) // 2 + 1
+    if Mode.parse(mode) is Mode.ACTIVE:
+        return (k + 1 + c) // 2 + 1
+    if k < n - 1:
+        return max(2, c + 1)
+    majority = max(c + 1, n // 2 + 1)
+    if majority <= n - 1 - dropouts:
+        return majority
+    return max(2, c + 1)
 
 
 @dataclass(frozen=True)
@@ -161,12 +181,15 @@ class Plan:
         t: Shamir threshold.
         c: Corrupt holders tolerated per holder set.
         d: Dropped holders tolerated per holder set (liveness: t <= k - d).
+        n_min: Fewest survivors for which a sum is released, max(t, n - D):
+            a round missing more than the planned D clients releases nothing.
         mode: Protocol mode.
         complete: True for the complete graph.
         p_corrupt_exceeds: Exact Pr[more than c of a client's k neighbours are
             corrupt] (0 on the complete graph).
         p_dropout_exceeds: Exact Pr[more than d of a client's neighbours drop].
-        p_disconnect: The connectivity bound C(n,2) C(n-k, r-k) / C(n, r).
+        p_disconnect: The connectivity bound C(n,2) C(n-k, r-k) / C(n, r) with
+            r = C + (n - n_min) (0 on the complete graph).
         dropouts: D = floor(dropout * n), the dropout count planned for.
         corrupt_clients: C = floor(corrupt * n), the corrupt count planned for.
     """
@@ -176,13 +199,14 @@ class Plan:
     t: int
     c: int
     d: int
+    n_min: int
     mode: Mode
     complete: bool
     p_corrupt_exceeds: float
     p_dropout_exceeds: float
     p_disconnect: float
-    dropouts: int = 0
-    corrupt_clients: int = 0
+    dropouts: int
+    corrupt_clients: int
 
     def config(
         self,
@@ -191,17 +215,28 @@ class Plan:
         n_min: int | None = None,
         registry_digest: bytes = bytes(32),
     ) -> Config:
-        """A validated Config with this plan's (n, k, t, c, mode).
+        """A validated Config with this plan's (n, k, t, c, n_min, mode).
 
         Args:
             b: Bits per ring element.
             m: Vector length.
-            n_min: Fewest survivors for a released sum (None: t).
+            n_min: Fewest survivors for a released sum (None: the plan's
+                n_min). It may be raised, never lowered: the privacy and
+                connectivity bounds assume at most n - n_min missing clients.
             registry_digest: Registry digest (required non-zero in active mode).
 
         Raises:
-            InvalidInputError: The resulting config breaks a §6 rule.
+            InvalidInputError: ``n_min`` below the plan's, or the resulting
+                config breaks a §6 rule.
         """
+        if n_min is None:
+            n_min = self.n_min
+        elif _check_int("n_min", n_min, 0, self.n) < self.n_min:
+            raise InvalidInputError(
+                f"this plan releases sums over at least n_min = {self.n_min} survivors "
+                f"(max(t, n - D) with D = {self.dropouts}); a config from it may raise "
+                f"n_min, never lower it, got n_min = {n_min}."
+            )
         return Config(
             n=self.n,
             t=self.t,
@@ -215,8 +250,8 @@ class Plan:
         )
 
 
-def plan(n: int, dropout: float, corrupt: float = 0.0, mode: Mode | str = Mode.SEMI_HONEST) -> Plan:
-    """Choose (k, t, c) for n clients, a dropout rate and a corrupt rate (PROTOCOL §6).
+def plan(n: int, dropout: RateLike, corrupt: RateLike, mode: Mode | str = Mode.SEMI_HONEST) -> Plan:
+    """Choose (k, t, c, n_min) for n clients, a dropout rate and a corrupt rate (PROTOCOL §6).
 
     D = floor(dropout * n) and C = floor(corrupt * n) clients, chosen at
     random independently of the graph, drop out or are corrupt. In
@@ -226,9 +261,15 @@ def plan(n: int, dropout: float, corrupt: float = 0.0, mode: Mode | str = Mode.S
 
     Args:
         n: Number of clients (>= 3).
-        dropout: Fraction of clients expected to drop out, in [0, 1).
-        corrupt: Fraction of clients assumed corrupt, in [0, 1).
+        dropout: Largest fraction of clients that may drop out, in [0, 1):
+            a round with more missing clients releases nothing (n_min).
+        corrupt: Fraction of clients assumed to collude with the server, in
+            [0, 1); required. 0 means no client colludes: then any two
+            colluding neighbours could unmask a client.
         mode: ``"semi_honest"`` or ``"active"``.
+
+    Rates may be floats (read as the decimal number they print as) or exact
+    ``fractions.Fraction`` values.
 
     Returns:
         The Plan, with the exact failure probabilities it achieves.
@@ -255,7 +296,7 @@ def plan(n: int, dropout: float, corrupt: float = 0.0, mode: Mode | str = Mode.S
             return found
 
     k = n - 1
-    t = threshold(k, C, mode)
+    t = threshold(n, k, C, mode, D)
     if t <= k - D and t <= k + 1:
         return Plan(
             n=n,
@@ -263,6 +304,7 @@ def plan(n: int, dropout: float, corrupt: float = 0.0, mode: Mode | str = Mode.S
             t=t,
             c=C,
             d=D,
+            n_min=max(t, n - D),
             mode=mode,
             complete=True,
             p_corrupt_exceeds=0.0,
@@ -281,6 +323,8 @@ def plan(n: int, dropout: float, corrupt: float = 0.0, mode: Mode | str = Mode.S
 def _search_sparse(n: int, D: int, C: int) -> Plan | None:
     corrupt = _TailTracker(n - 1, C, _limit(CORRUPT_BITS, n))
     dropped = _TailTracker(n - 1, D, _limit(DROPOUT_BITS, n))
+    # Clients missing from a released sum: at most n - n_min = D (n_min = n - D
+    # whenever t <= n - D, which the search checks per k below).
     r = C + D
     pairs = math.comb(n, 2)
     cuts_total = math.comb(n, r)
@@ -293,10 +337,15 @@ def _search_sparse(n: int, D: int, C: int) -> Plan | None:
         if k % 2:
             continue
         c, d = corrupt.c, dropped.c
-        t = threshold(k, c, Mode.SEMI_HONEST)
+        t = threshold(n, k, c, Mode.SEMI_HONEST)
         if t > k - d:
             continue
-        if pairs * cuts << CONNECT_BITS > cuts_total:
+        n_min = max(t, n - D)
+        num, den = pairs * cuts, cuts_total
+        if n_min > n - D:  # fewer than D may be missing: the bound uses r = C + n - t
+            rr = C + n - n_min
+            num, den = pairs * (math.comb(n - k, rr - k) if rr >= k else 0), math.comb(n, rr)
+        if num << CONNECT_BITS > den:
             continue
         return Plan(
             n=n,
@@ -304,11 +353,12 @@ def _search_sparse(n: int, D: int, C: int) -> Plan | None:
             t=t,
             c=c,
             d=d,
+            n_min=n_min,
             mode=Mode.SEMI_HONEST,
             complete=False,
             p_corrupt_exceeds=float(corrupt.probability()),
             p_dropout_exceeds=float(dropped.probability()),
-            p_disconnect=float(Fraction(pairs * cuts, cuts_total)),
+            p_disconnect=float(Fraction(num, den)),
             dropouts=D,
             corrupt_clients=C,
         )

@@ -18,13 +18,22 @@ exactly the clients whose masked input was folded (U3), or ``server.state`` is
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import crypto, masking, packing, prg, shamir
-from ._protocol_common import Rng, State, _n_min, default_rng, pair_purpose
+from ._protocol_common import (
+    AbortCode,
+    Rng,
+    State,
+    _n_min,
+    default_rng,
+    pair_purpose,
+    parse_notice_reason,
+)
 from .config import Config, Mode
 from .exceptions import (
     DecodingError,
@@ -153,8 +162,12 @@ class Server:
         self.dropped: dict[int, str] = {}
         #: Client id -> why it was dropped (when it sent something wrong).
         self.drop_reasons: dict[int, str] = {}
-        #: Messages discarded without effect: (round, sender, reason).
-        self.discarded: list[tuple[str, int, str]] = []
+        #: Messages discarded without effect, counted per (round, sender,
+        #: reason); sender -1 stands for every sender that is no client of
+        #: this session. Counts, not a log: spam cannot grow it without bound.
+        self.discarded: Counter[tuple[str, int, str]] = Counter()
+        #: Abort notices received: reporter -> (rule, peer named or None).
+        self.reports: dict[int, tuple[AbortCode, int | None]] = {}
         self._started = False
         self._asked: set[int] = set()
         self._answered: set[int] = set()
@@ -216,22 +229,24 @@ class Server:
             data: The complete message.
         """
         rnd = self.state.round or self.state.value
-        if not self._started:
-            self.discarded.append((rnd, sender, "the session has not started"))
-            return
+        # The sender is checked before it is ever formatted: an arbitrary
+        # object (or a huge int) must not make receive() raise.
         if (
             isinstance(sender, bool)
             or not isinstance(sender, (int, np.integer))
-            or not (1 <= int(sender) <= self.config.n)
+            or not (1 <= sender <= self.config.n)
         ):
-            self.discarded.append((rnd, -1, f"unknown sender {sender!r}"))
+            self.discarded[(rnd, -1, "unknown sender")] += 1
             return
         sender = int(sender)
+        if not self._started:
+            self.discarded[(rnd, sender, "the session has not started")] += 1
+            return
         if self.state in (State.COMPLETED, State.ABORTED):
-            self.discarded.append((rnd, sender, "the session is over"))
+            self.discarded[(rnd, sender, "the session is over")] += 1
             return
         if sender in self.dropped:
-            self.discarded.append((rnd, sender, f"client {sender} already counts as dropped"))
+            self.discarded[(rnd, sender, "the sender already counts as dropped")] += 1
             return
         if sender not in self._asked:
             self._drop(sender, "it sent a message in a round it was not asked to answer")
@@ -240,7 +255,7 @@ class Server:
             if self.state is State.R2_MASKED_INPUT_COLLECTION:
                 # Its first masked input is folded and cannot be taken out again;
                 # the repeat is discarded (the transport should remove duplicates).
-                self.discarded.append((rnd, sender, "a second masked input was discarded"))
+                self.discarded[(rnd, sender, "a second masked input was discarded")] += 1
                 return
             self._drop(sender, "it sent a second reply in the same round")
             return
@@ -253,7 +268,7 @@ class Server:
             if mtype == MsgType.ABORT:
                 msg = decode(data, self.config)
                 assert isinstance(msg, AbortNotice)
-                raise ProtocolViolationError(f"it aborted: {msg.reason}")
+                raise ProtocolViolationError(self._take_report(sender, msg.reason))
             if mtype != _EXPECTED[self.state]:
                 raise ProtocolViolationError(
                     f"it sent message type 0x{mtype:02x} in round {rnd}, which expects "
@@ -321,8 +336,38 @@ class Server:
             for holders in self._shares.values():
                 holders.pop(u, None)
 
+    def _take_report(self, reporter: int, reason: str) -> str:
+        """Record a client's abort notice; return why the client counts as dropped."""
+        parsed = parse_notice_reason(reason, self.config.n)
+        if parsed is None:
+            return "it aborted with a notice outside the fixed vocabulary"
+        code, peer = parsed
+        self.reports[reporter] = (code, peer)
+        if peer is None:
+            return f"it aborted: {code.value}"
+        return f"it aborted: {code.value} (the message of client {peer})"
+
+    def _reported_peers(self) -> str:
+        """Which clients were named in abort notices, and by whom ('' if none)."""
+        named: dict[int, dict[str, list[int]]] = {}
+        for reporter, (code, peer) in sorted(self.reports.items()):
+            if peer is not None:
+                named.setdefault(peer, {}).setdefault(code.value, []).append(reporter)
+        parts = []
+        for peer, by_code in sorted(named.items()):
+            said = "; ".join(
+                f"{code} by {', '.join(map(str, reporters[:10]))}"
+                + (f" and {len(reporters) - 10} more" if len(reporters) > 10 else "")
+                for code, reporters in sorted(by_code.items())
+            )
+            parts.append(f"client {peer} ({said})")
+        if not parts:
+            return ""
+        return " Clients reported by their neighbours: " + ", ".join(parts) + "."
+
     def _abort(self, reason: str, recipients: list[int]) -> dict[int, bytes]:
         self.state = State.ABORTED
+        reason += self._reported_peers()
         self.abort_reason = reason
         self._release()
         note = AbortNotice(self.session_id, 0, reason).to_bytes()
@@ -460,6 +505,15 @@ class Server:
         self.u3 = tuple(alive)
         self._u3_set = set(alive)
         self._check_enough(alive, "had their masked input folded")
+        gaps = self.graph.cut_gaps(alive)
+        if len(gaps) >= 2:
+            shown = ", ".join(f"{length} at ring position {start}" for start, length in gaps[:5])
+            raise _Abort(
+                f"the {len(alive)} surviving clients are not connected on the k = "
+                f"{self.config.k} ring: {len(gaps)} runs of at least k/2 = {self.config.k // 2} "
+                f"missing clients ({shown}) split them, and the sum of each part could be "
+                "learned on its own."
+            )
         self._asked = set(alive)
         if self.config.mode is Mode.ACTIVE:
             req = SurvivorRequest(self.session_id, 0, self.config.n, self.u3).to_bytes()

@@ -28,14 +28,14 @@ DIGEST = hashlib.sha256(b"some registry").digest()
 
 
 def _cfg(**kw: Any) -> Config:
-    base: dict[str, Any] = dict(n=10, t=5, k=8, b=32, m=100)
+    base: dict[str, Any] = dict(n=10, t=5, k=8, b=32, m=100, n_min=5)
     base.update(kw)
     return Config(**base)
 
 
 def _active(**kw: Any) -> Config:
     base: dict[str, Any] = dict(
-        n=10, t=7, k=9, c=3, b=32, m=100, mode="active", registry_digest=DIGEST
+        n=10, t=7, k=9, c=3, b=32, m=100, n_min=7, mode="active", registry_digest=DIGEST
     )
     base.update(kw)
     return Config(**base)
@@ -47,14 +47,13 @@ def _active(**kw: Any) -> Config:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        (dict(t=1, k=2, n=5), "t must be at least 2"),
-        (dict(n=10, k=4, t=6), "must not exceed the h = k \\+ 1 = 5"),
+        (dict(t=1, k=2, n=5, n_min=2), "t must be at least 2"),
+        (dict(n=10, k=4, t=6, n_min=6), "must not exceed the h = k \\+ 1 = 5"),
         (dict(n_min=4), "n_min must be at least t"),
         (dict(c=5), "t > c"),
-        (dict(t=4, k=8), "t > k/2"),
         (dict(k=7), "even k"),
         (dict(k=0, t=2), "k must lie in 2..n-1"),
-        (dict(k=10, t=6), "k must lie in 2..n-1"),
+        (dict(k=10, t=6, n_min=6), "k must lie in 2..n-1"),
         (dict(b=0), "b must lie in 1..64"),
         (dict(b=65), "b must lie in 1..64"),
         (dict(m=0), "m \\(vector length\\) must be positive"),
@@ -64,9 +63,10 @@ def _active(**kw: Any) -> Config:
         (dict(registry_digest=bytes(31)), "must be 32 bytes"),
         (dict(registry_digest=DIGEST), "semi_honest mode carries no registry"),
         (dict(n_min=11), "n_min must not exceed n"),
-        (dict(n=2, k=1, t=2), "n must be at least 3"),
+        (dict(n=2, k=1, t=2, n_min=2), "n must lie in 3.."),
         (dict(c=-1), "field c must fit in 32 bits"),
-        (dict(n=2**32, k=8), "32 bits"),
+        (dict(n=2**32, k=8), "largest cohort a message can carry"),
+        (dict(n=2**20 + 8, k=8), "largest cohort a message can carry"),
         (dict(mode="malicious"), "mode must be"),
         (dict(t=5.0), "must be an integer"),
         (dict(n=True), "must be an integer"),
@@ -100,7 +100,7 @@ def _valid(n: int, t: int, k: int, c: int, n_min: int, b: int, m: int, mode: str
     h = k + 1
     w = 4 if b <= 32 else 8
     return (
-        n >= 3
+        3 <= n <= 2**20
         and c >= 0
         and 2 <= k <= n - 1
         and (k == n - 1 or k % 2 == 0)
@@ -111,7 +111,7 @@ def _valid(n: int, t: int, k: int, c: int, n_min: int, b: int, m: int, mode: str
         and m * w <= 2**36
         and len(d) == 32
         and (
-            (mode == "semi_honest" and t > c and 2 * t > k and d == bytes(32))
+            (mode == "semi_honest" and t > c and d == bytes(32))
             or (mode == "active" and k == n - 1 and 2 * t > h + c and d != bytes(32))
         )
     )
@@ -131,7 +131,7 @@ def _near_valid(draw: st.DrawFn) -> dict[str, Any]:
     else:
         k = draw(st.sampled_from([n - 1, *range(2, n - 1, 2)]))
         c = min(c, k // 2)
-        t = draw(st.integers(max(c + 1, k // 2 + 1), k + 1))
+        t = draw(st.integers(max(c + 1, 2), k + 1))
         d = bytes(32)
     b = draw(st.sampled_from([1, 32, 33, 64]))
     m = draw(st.sampled_from([1, 5, 2**33] + ([2**34] if b <= 32 else [])))
@@ -180,27 +180,40 @@ def test_refusals_are_value_errors() -> None:
 
 def test_boundaries_accepted() -> None:
     """Values exactly at each limit are accepted."""
-    _cfg(t=9, k=8)  # t = h
-    _cfg(t=5, k=8, c=4)  # t = c + 1, t = k/2 + 1
+    _cfg(t=9, k=8, n_min=9)  # t = h
+    _cfg(t=5, k=8, c=4)  # t = c + 1
+    _cfg(t=2, k=8)  # semi_honest: no majority rule, t = 2 <= k/2 is accepted
+    _cfg(t=2, k=9, c=1)  # ... on the complete graph too (the planner picks a live majority)
     _cfg(m=2**34, b=32)  # m * 4 = 2^36
     _cfg(m=2**33, b=64)  # m * 8 = 2^36
     _cfg(b=1)
     _cfg(b=64)
     _cfg(n_min=10)
-    Config(n=3, t=2, k=2, b=8, m=1)  # smallest complete graph
-    Config(n=4, t=2, k=2, b=8, m=1)  # smallest sparse graph
+    Config(n=3, t=2, n_min=2, k=2, b=8, m=1)  # smallest complete graph
+    Config(n=4, t=2, n_min=2, k=2, b=8, m=1)  # smallest sparse graph
     _active(t=7, c=3)  # 2t = 14 > h + c = 13
     _cfg(k=9, t=5)  # odd k is fine on the complete graph
+    _cfg(n=2**20, k=8, n_min=5)  # the wire limit itself
+
+
+def test_n_min_has_no_default() -> None:
+    """A hand-built Config must state n_min (PROTOCOL.md §5): leaving it out is an error."""
+    with pytest.raises(TypeError, match="n_min"):
+        Config(n=10, t=5, k=8, b=32, m=100)  # type: ignore[call-arg]
+    with pytest.raises(InvalidInputError, match="n_min must be an integer"):
+        _cfg(n_min=None)
 
 
 def test_defaults_and_normalisation() -> None:
-    """n_min defaults to t, the mode string is normalised, numpy ints become ints."""
-    cfg = Config(n=np.int64(10), t=np.int32(5), k=8, b=32, m=100, mode="semi_honest")
+    """The mode string is normalised, numpy ints become ints."""
+    cfg = Config(
+        n=np.int64(10), t=np.int32(5), n_min=np.int32(5), k=8, b=32, m=100, mode="semi_honest"
+    )
     assert cfg.n_min == 5 and type(cfg.n) is int
     assert cfg.mode is Mode.SEMI_HONEST
     assert _active().mode is Mode.ACTIVE
     assert Config(
-        n=10, t=5, k=8, b=32, m=1, registry_digest=bytearray(32)
+        n=10, t=5, n_min=5, k=8, b=32, m=1, registry_digest=bytearray(32)
     ).registry_digest == bytes(32)
 
 
@@ -208,7 +221,7 @@ def test_properties() -> None:
     """h, word_bytes, dtype and complete follow b and k."""
     cfg = _cfg(b=32)
     assert (cfg.h, cfg.word_bytes, cfg.dtype, cfg.complete) == (9, 4, np.uint32, False)
-    cfg = _cfg(b=33, k=9, t=6)
+    cfg = _cfg(b=33, k=9, t=6, n_min=6)
     assert (cfg.h, cfg.word_bytes, cfg.dtype, cfg.complete) == (10, 8, np.uint64, True)
 
 
@@ -384,17 +397,17 @@ def test_policy_semi_honest_sparse_c() -> None:
     need = corrupt_holders_bound(1000, 36, 50)
     pol = _policy(gamma_max=0.05, registry_digest=None, min_t=2, min_n_min=2)
     t = max(need + 1, 19)
-    pol.check(Config(n=1000, t=t, k=36, c=need, b=32, m=1))
+    pol.check(Config(n=1000, t=t, n_min=t, k=36, c=need, b=32, m=1))
     with pytest.raises(ProtocolViolationError, match=f"c >= {need}"):
-        pol.check(Config(n=1000, t=t, k=36, c=need - 1, b=32, m=1))
+        pol.check(Config(n=1000, t=t, n_min=t, k=36, c=need - 1, b=32, m=1))
 
 
 def test_policy_rate_read_as_decimal() -> None:
     """gamma_max = 0.29 with n = 100 means 29 corrupt clients, not 28."""
     pol = _policy(gamma_max=0.29, min_n=3, min_t=2, min_n_min=2, registry_digest=None)
     with pytest.raises(ProtocolViolationError, match="= 29 corrupt"):
-        pol.check(Config(n=100, t=51, k=99, c=28, b=32, m=1))
-    pol.check(Config(n=100, t=51, k=99, c=29, b=32, m=1))
+        pol.check(Config(n=100, t=51, n_min=51, k=99, c=28, b=32, m=1))
+    pol.check(Config(n=100, t=51, n_min=51, k=99, c=29, b=32, m=1))
 
 
 def test_policy_rechecks_thresholds() -> None:

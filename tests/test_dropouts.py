@@ -48,12 +48,30 @@ class Prediction:
     responders: frozenset[int]
     self_mask: frozenset[int] = frozenset()
     pairwise: frozenset[int] = frozenset()
-    abort: str | None = None  # "n_min", "signatures", "holders"
+    abort: str | None = None  # "n_min", "connectivity", "signatures", "holders"
     short: frozenset[int] = field(default_factory=frozenset)  # secrets below t holders
     count: int = 0  # size of the first survivor set below n_min
 
 
-def predict(graph: Graph, t: int, n_min: int, active: bool, stop: Mapping[int, int]) -> Prediction:
+def _connected(members: frozenset[int], N: Mapping[int, frozenset[int]]) -> bool:
+    """Breadth-first search over the graph induced on ``members``."""
+    if not members:
+        return True
+    start = min(members)
+    seen = {start}
+    todo = [start]
+    while todo:
+        u = todo.pop()
+        for v in N[u] & members:
+            if v not in seen:
+                seen.add(v)
+                todo.append(v)
+    return seen == members
+
+
+def predict(
+    graph: Graph, t: int, n_min: int, active: bool, stop: Mapping[int, int], c: int = 0
+) -> Prediction:
     """Derive the survivor sets and the outcome of a round from its dropout schedule.
 
     Args:
@@ -63,6 +81,8 @@ def predict(graph: Graph, t: int, n_min: int, active: bool, stop: Mapping[int, i
         active: Active mode (R3 consistency check with signatures).
         stop: Client id -> index of the round before whose reply it stops
             (0..4), NEVER if it completes.
+        c: Corrupt holders tolerated (a client refuses R4 with fewer than
+            c + 1 surviving neighbours).
     """
     n = graph.n
     ids = range(1, n + 1)
@@ -82,18 +102,24 @@ def predict(graph: Graph, t: int, n_min: int, active: bool, stop: Mapping[int, i
             pred.abort = "n_min"
             pred.count = len(survivors)
             return pred
-    # R3/R4: a client refuses a survivor list leaving fewer than t of its own H(u).
+    # On a sparse graph the server refuses survivors that split into parts.
+    if not graph.complete and not _connected(U3, N):
+        pred.abort = "connectivity"
+        return pred
+    # R3/R4: a client refuses a survivor list leaving fewer than t of its own H(u),
+    # and R4 also with fewer than c + 1 surviving neighbours.
     agree = frozenset(u for u in U3 if len((N[u] | {u}) & U3) >= t)
+    unmask = frozenset(u for u in agree if len(N[u] & U3) >= c + 1)
     if active:
         signers = frozenset(u for u in agree if stop[u] > 3)
         # Complete graph: every client needs t signatures from H(v) ∩ U3 = U3.
         if len(signers) < t:
             pred.abort = "signatures"
             return pred
-        responders = frozenset(u for u in signers if stop[u] > 4)
+        responders = frozenset(u for u in signers & unmask if stop[u] > 4)
     else:
         # No R3 in semi_honest: a client stopping before R3 never answers R4 either.
-        responders = frozenset(u for u in agree if stop[u] > 4)
+        responders = frozenset(u for u in unmask if stop[u] > 4)
     pred.responders = responders
     # R4: holder w answers for v ∈ M_w ∪ {w}; v ∈ M_w iff v ∈ N(w) ∩ U2.
     pred.self_mask = U3
@@ -222,7 +248,7 @@ def check_case(case: Case) -> str:
     sid = cfg.session_id(case.nonce)
     graph = Graph.build(cfg, sid)
     stop = {u: _STOP.get(case.dropouts.get(u, ""), NEVER) for u in range(1, cfg.n + 1)}
-    pred = predict(graph, cfg.t, cfg.n_min, cfg.mode is Mode.ACTIVE, stop)
+    pred = predict(graph, cfg.t, cfg.n_min, cfg.mode is Mode.ACTIVE, stop, cfg.c)
     result = run_round(
         cfg,
         case.inputs,
@@ -281,6 +307,8 @@ def check_case(case: Case) -> str:
             assert f"only {pred.count} clients" in reason and f"n_min = {cfg.n_min}" in reason, (
                 reason
             )
+        elif pred.abort == "connectivity":
+            assert "not connected" in reason, reason
         else:
             assert "signed the survivor list" in reason, reason
     return f"{cfg.mode.value} {'complete' if cfg.complete else 'harary'}: {pred.abort or 'sum'}"
@@ -316,7 +344,7 @@ def test_active_complete_graph(case: Case) -> None:
 
 
 def _fixed(n: int, k: int, t: int, dropouts: dict[int, str], n_min: int | None = None) -> Case:
-    cfg = Config(n=n, t=t, k=k, b=16, m=5, n_min=n_min)
+    cfg = Config(n=n, t=t, k=k, b=16, m=5, n_min=t if n_min is None else n_min)
     inputs = {u: np.arange(5, dtype=cfg.dtype) * u for u in range(1, n + 1)}
     return Case(cfg, inputs, dropouts, hashlib.sha256(b"fixed").digest(), b"fixed", None)
 
@@ -342,7 +370,7 @@ def test_hand_picked_schedules(
         from secagg.exceptions import InvalidInputError
 
         with pytest.raises(InvalidInputError):
-            Config(n=n, t=t, k=k, b=16, m=5, n_min=n_min)
+            Config(n=n, t=t, k=k, b=16, m=5, n_min=t if n_min is None else n_min)
         return
     case = _fixed(n, k, t, dropouts, n_min)
     sid = case.config.session_id(case.nonce)

@@ -16,6 +16,7 @@ from fl.server import Server
 from fl.training import LocalConfig, Strategy
 from secagg.encoding import Layout, UpdateCodec, UpdateReusedError
 from secagg.exceptions import InvalidInputError
+from secagg.planner import count_of
 
 SMALL = FLConfig(
     n_clients=6,
@@ -194,7 +195,8 @@ def test_distributed_and_local_dp_runs_report_epsilon():
     cfg = replace(SMALL, rounds=2, dropout=0.0, dp="distributed", dp_epsilon=20.0)
     run = run_federated(cfg)
     assert run.epsilon is not None and 0 < run.epsilon <= 20.0
-    assert run.session_config.n_min == max(run.session_config.t, 6 - int(0.2 * 6))
+    planned = count_of(cfg.planner_dropout, 6)
+    assert run.session_config.n_min == max(run.session_config.t, 6 - planned)
     assert [r.epsilon for r in run.records] == sorted(r.epsilon for r in run.records)
     local = run_federated(replace(cfg, dp="local", dp_epsilon=1.0))
     assert local.epsilon == pytest.approx(2.0, rel=1e-9) or local.epsilon < 2.0

@@ -515,7 +515,7 @@ def test_server_survives_hostile_input(case) -> None:
     """Garbage, duplicates, strangers and late replies: no crash, sender dropped, exact sum."""
     n, k, t, plan, strangers, seed = case
     rng = _det_rng(seed)
-    cfg = Config(n=n, t=t, k=k, b=12, m=3)
+    cfg = Config(n=n, t=t, n_min=t, k=k, b=12, m=3)
     inputs = {u: np.array([u, 7 * u, 4095], dtype=cfg.dtype) for u in range(1, n + 1)}
     clients = {u: Client(cfg, u, inputs[u], rng=rng) for u in range(1, n + 1)}
     server = Server(cfg, nonce=rng(32), rng=rng)
@@ -585,9 +585,16 @@ def _real_config(lim: Limits) -> Config:
     if lim.active:
         t = lim.n // 2 + 1  # 2t > h = n
         return Config(
-            n=lim.n, t=t, k=lim.k, b=lim.b, m=lim.m, mode="active", registry_digest=b"\1" * 32
+            n=lim.n,
+            t=t,
+            n_min=t,
+            k=lim.k,
+            b=lim.b,
+            m=lim.m,
+            mode="active",
+            registry_digest=b"\1" * 32,
         )
-    return Config(n=lim.n, t=lim.k // 2 + 1, k=lim.k, b=lim.b, m=lim.m)
+    return Config(n=lim.n, t=lim.k // 2 + 1, n_min=lim.k // 2 + 1, k=lim.k, b=lim.b, m=lim.m)
 
 
 @settings(max_examples=200, deadline=None)

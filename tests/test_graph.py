@@ -73,7 +73,7 @@ def test_session_id_changes_permutation() -> None:
 def _sparse(draw: st.DrawFn) -> tuple[Config, bytes]:
     n = draw(st.integers(4, 120))
     k = 2 * draw(st.integers(1, (n - 2) // 2))
-    cfg = Config(n=n, t=k // 2 + 1, k=k, b=8, m=1)
+    cfg = Config(n=n, t=k // 2 + 1, n_min=k // 2 + 1, k=k, b=8, m=1)
     return cfg, draw(st.binary(min_size=32, max_size=32))
 
 
@@ -102,7 +102,7 @@ def test_harary_structure(case: tuple[Config, bytes]) -> None:
 
 def test_complete_graph() -> None:
     """k = n - 1: everyone neighbours everyone; ring position is u - 1."""
-    cfg = Config(n=7, t=4, k=6, b=8, m=1)
+    cfg = Config(n=7, t=4, n_min=4, k=6, b=8, m=1)
     g = Graph.build(cfg, os.urandom(32))
     assert g.complete
     assert g.neighbours(3) == (1, 2, 4, 5, 6, 7)
@@ -113,14 +113,14 @@ def test_complete_graph() -> None:
 
 def test_active_graph_complete() -> None:
     """An active config always yields the complete graph."""
-    cfg = Config(n=5, t=4, k=4, c=1, b=8, m=1, mode="active", registry_digest=b"\x07" * 32)
+    cfg = Config(n=5, t=4, n_min=4, k=4, c=1, b=8, m=1, mode="active", registry_digest=b"\x07" * 32)
     g = Graph.build(cfg, os.urandom(32))
     assert g.complete and g.neighbours(1) == (2, 3, 4, 5)
 
 
 def test_graph_determinism() -> None:
     """The same (config, session id) builds the same graph everywhere."""
-    cfg = Config(n=40, t=6, k=10, b=8, m=1)
+    cfg = Config(n=40, t=6, n_min=6, k=10, b=8, m=1)
     sid = os.urandom(32)
     a, b = Graph.build(cfg, sid), Graph.build(cfg, sid)
     assert all(a.neighbours(u) == b.neighbours(u) for u in range(1, 41))
@@ -128,14 +128,14 @@ def test_graph_determinism() -> None:
 
 def test_sparse_graph_built_once_per_session() -> None:
     """Parties of one session share one sparse Graph; another session or k gets its own."""
-    cfg = Config(n=40, t=6, k=10, b=8, m=1)
+    cfg = Config(n=40, t=6, n_min=6, k=10, b=8, m=1)
     sid = os.urandom(32)
     g = Graph.build(cfg, sid)
     assert Graph.build(cfg, bytearray(sid)) is g
     assert list(g.order) == harary_permutation(sid, cfg.n)
     other = Graph.build(cfg, os.urandom(32))
     assert other is not g and other.order != g.order
-    wider = Graph.build(Config(n=40, t=7, k=12, b=8, m=1), sid)
+    wider = Graph.build(Config(n=40, t=7, n_min=7, k=12, b=8, m=1), sid)
     assert wider is not g and wider.order == g.order and wider.k == 12
     # The cache is bounded: many later sessions evict this one, which is rebuilt equal.
     for _ in range(20):
@@ -146,7 +146,7 @@ def test_sparse_graph_built_once_per_session() -> None:
 
 def test_argument_checks() -> None:
     """Bad session ids, ids and n raise InvalidInputError naming the problem."""
-    cfg = Config(n=10, t=5, k=8, b=8, m=1)
+    cfg = Config(n=10, t=5, n_min=5, k=8, b=8, m=1)
     sid = os.urandom(32)
     with pytest.raises(InvalidInputError, match="32 bytes, got 31 bytes"):
         harary_permutation(sid[:31], 10)

@@ -225,8 +225,10 @@ def test_from_bytes_refuses_another_type():
         M.KeyAdvert.from_bytes(_vec("masked_input"))
 
 
-SEMI = Config(n=5, t=3, k=4, b=5, m=3)
-ACTIVE = Config(n=5, t=4, k=4, b=16, m=5, c=1, mode=Mode.ACTIVE, registry_digest=b"\x01" * 32)
+SEMI = Config(n=5, t=3, n_min=3, k=4, b=5, m=3)
+ACTIVE = Config(
+    n=5, t=4, n_min=4, k=4, b=16, m=5, c=1, mode=Mode.ACTIVE, registry_digest=b"\x01" * 32
+)
 
 
 def test_config_limits_accept_matching_messages():
@@ -239,9 +241,9 @@ def test_config_limits_accept_matching_messages():
 @pytest.mark.parametrize(
     "name,config,match",
     [
-        ("masked_input", Config(n=5, t=3, k=4, b=6, m=3), "the session has"),
-        ("masked_input", Config(n=7, t=4, k=6, b=5, m=3), "neighbours"),
-        ("survivor_request", Config(n=6, t=3, k=4, b=5, m=3), "bitmap_n"),
+        ("masked_input", Config(n=5, t=3, n_min=3, k=4, b=6, m=3), "the session has"),
+        ("masked_input", Config(n=7, t=4, n_min=4, k=6, b=5, m=3), "neighbours"),
+        ("survivor_request", Config(n=6, t=3, n_min=3, k=4, b=5, m=3), "bitmap_n"),
         ("unmask_request", ACTIVE, "signatures are absent"),
         ("unmask_request_active", SEMI, "signatures are present"),
         ("key_advert", ACTIVE, "signatures are absent"),
@@ -257,7 +259,7 @@ def test_config_limits_refuse_mismatches(name, config, match):
 
 def test_ids_beyond_config_n_are_refused():
     """With a config, ids above n are refused even though they fit MAX_N."""
-    small = Config(n=3, t=2, k=2, b=5, m=3)
+    small = Config(n=3, t=2, n_min=2, k=2, b=5, m=3)
     with pytest.raises(MalformedMessageError, match="outside 1..3"):
         M.decode(_vec("advert_forward"), small)  # carries id 4
     advert = M.KeyAdvert(SID, 4, b"a" * 32, b"b" * 32).to_bytes()
@@ -275,7 +277,7 @@ def test_size_limit_is_checked_before_parsing():
 
 def test_max_message_size_covers_the_masked_input():
     """max_message_size is at least the size of a full masked input."""
-    cfg = Config(n=5, t=3, k=4, b=64, m=1000)
+    cfg = Config(n=5, t=3, n_min=3, k=4, b=64, m=1000)
     msg = M.MaskedInput(SID, 1, 4, b"\x0f", 64, 1000, bytes(8000))
     assert len(msg.to_bytes()) <= M.max_message_size(cfg)
     assert isinstance(M.decode(msg.to_bytes(), cfg), M.MaskedInput)

@@ -37,18 +37,24 @@ def _naive_plan(n: int, dropout: float, corrupt: float, mode: str = "semi_honest
     D = math.floor(Fraction(str(dropout)) * n)
     C = math.floor(Fraction(str(corrupt)) * n)
     if mode == "semi_honest":
-        r = C + D
         for k in range(2, n - 1, 2):
             c, pc = _naive_quantile(n - 1, C, k, 41, n)
             d, pd = _naive_quantile(n - 1, D, k, 20, n)
+            t = max(2, c + 1)  # t > c is the privacy condition on a ring; no majority rule
+            n_min = max(t, n - D)
+            r = C + (n - n_min)  # corrupt plus missing clients
             conn = Fraction(math.comb(n, 2) * _comb0(n - k, r - k), math.comb(n, r))
-            t = max(c + 1, k // 2 + 1)
             if t <= k - d and conn <= Fraction(1, 2**41):
-                return (k, t, c, d, False, float(pc), float(pd), float(conn))
+                return (k, t, c, d, n_min, False, float(pc), float(pd), float(conn))
     k = n - 1
-    t = max(C + 1, k // 2 + 1) if mode == "semi_honest" else (k + 1 + C) // 2 + 1
+    if mode == "semi_honest":
+        t = max(C + 1, n // 2 + 1)  # a majority costs no degree on the complete graph ...
+        if t > n - 1 - D:
+            t = max(2, C + 1)  # ... unless it is not live
+    else:
+        t = (k + 1 + C) // 2 + 1
     if t <= k - D:
-        return (k, t, C, D, True, 0.0, 0.0, 0.0)
+        return (k, t, C, D, max(t, n - D), True, 0.0, 0.0, 0.0)
     return None
 
 
@@ -58,6 +64,7 @@ def _as_tuple(p: Plan) -> tuple:
         p.t,
         p.c,
         p.d,
+        p.n_min,
         p.complete,
         p.p_corrupt_exceeds,
         p.p_dropout_exceeds,
@@ -69,8 +76,12 @@ def _as_tuple(p: Plan) -> tuple:
 # Computed with _naive_plan above (and equal to the planner's output).
 
 PINNED = [
-    # (n, dropout, corrupt, mode) -> (k, t, c, d, complete, p_corrupt, p_dropout, p_disconnect)
-    ((100, 0.2, 0.0, "semi_honest"), (38, 20, 0, 18, False, 0.0, 5.1065928844964134e-09, 0.0)),
+    # (n, dropout, corrupt, mode) ->
+    #     (k, t, c, d, n_min, complete, p_corrupt, p_dropout, p_disconnect)
+    (
+        (100, 0.2, 0.0, "semi_honest"),
+        (18, 2, 0, 13, 80, False, 0.0, 2.365410082013971e-09, 3.0670634403479536e-14),
+    ),
     (
         (1000, 0.1, 0.05, "semi_honest"),
         (
@@ -78,15 +89,34 @@ PINNED = [
             19,
             18,
             17,
+            900,
             False,
             2.2833214904236554e-17,
             4.748157623511701e-10,
             2.1227011816984654e-26,
         ),
     ),
-    ((50, 0.2, 0.1, "semi_honest"), (22, 12, 5, 10, False, 0.0, 0.0, 0.0)),
-    ((10, 0.4, 0.0, "semi_honest"), (9, 5, 0, 4, True, 0.0, 0.0, 0.0)),
-    ((60, 0.3, 0.1, "active"), (59, 34, 6, 18, True, 0.0, 0.0, 0.0)),
+    # The same (k, t) = (72, 24) that production SecAgg+ chooses for this case.
+    (
+        (1000, 0.33, 0.05, "semi_honest"),
+        (
+            72,
+            24,
+            23,
+            48,
+            670,
+            False,
+            2.2704347249899075e-16,
+            2.829346511141838e-10,
+            2.8613726924494854e-27,
+        ),
+    ),
+    ((50, 0.2, 0.1, "semi_honest"), (16, 6, 5, 10, 40, False, 0.0, 0.0, 0.0)),
+    ((10, 0.4, 0.0, "semi_honest"), (6, 2, 0, 4, 6, False, 0.0, 0.0, 0.0)),
+    ((60, 0.3, 0.1, "active"), (59, 34, 6, 18, 42, True, 0.0, 0.0, 0.0)),
+    # Complete graph, semi_honest: a live majority, or t = max(2, c + 1) when not live.
+    ((5, 0.2, 0.0, "semi_honest"), (4, 3, 0, 1, 4, True, 0.0, 0.0, 0.0)),
+    ((5, 0.4, 0.0, "semi_honest"), (4, 2, 0, 2, 3, True, 0.0, 0.0, 0.0)),
 ]
 
 
@@ -100,15 +130,10 @@ def test_pinned_vectors(args: tuple, expected: tuple) -> None:
     assert result.dropouts == math.floor(Fraction(str(dropout)) * n)
 
 
-@pytest.mark.parametrize(("args", "expected"), PINNED[:3] + PINNED[4:])
+@pytest.mark.parametrize(("args", "expected"), PINNED)
 def test_pinned_vectors_match_naive(args: tuple, expected: tuple) -> None:
     """The pinned vectors are what the naive direct summation computes."""
     assert _naive_plan(*args) == expected
-
-
-def test_pinned_complete_matches_naive() -> None:
-    """The complete-graph vector is what the naive search computes (no even k is live)."""
-    assert _naive_plan(10, 0.4, 0.0) == PINNED[3][1]
 
 
 _rates = st.integers(0, 90).map(lambda i: i / 100)
@@ -175,12 +200,13 @@ def test_large_plans_meet_their_bounds(args: tuple) -> None:
     p = plan(*args)
     assert not p.complete and p.k % 2 == 0
     assert p.t <= p.k - p.d
-    assert p.t == max(p.c + 1, p.k // 2 + 1)
+    assert p.t == max(2, p.c + 1)
+    assert p.n_min == max(p.t, p.n - p.dropouts)
     assert p.p_corrupt_exceeds <= 2.0**-41 / p.n
     assert p.p_dropout_exceeds <= 2.0**-20 / p.n
     assert p.p_disconnect <= 2.0**-41
     cfg = p.config(b=32, m=1000)
-    assert (cfg.k, cfg.t, cfg.c, cfg.n_min) == (p.k, p.t, p.c, p.t)
+    assert (cfg.k, cfg.t, cfg.c, cfg.n_min) == (p.k, p.t, p.c, p.n_min)
 
 
 def test_plan_is_least_k() -> None:
@@ -192,7 +218,7 @@ def test_plan_is_least_k() -> None:
         c, _ = _naive_quantile(n - 1, C, k, 41, n)
         d, _ = _naive_quantile(n - 1, D, k, 20, n)
         conn = Fraction(math.comb(n, 2) * _comb0(n - k, C + D - k), math.comb(n, C + D))
-        assert max(c + 1, k // 2 + 1) > k - d or conn > Fraction(1, 2**41)
+        assert max(2, c + 1) > k - d or conn > Fraction(1, 2**41)
 
 
 def test_active_is_complete() -> None:
@@ -211,18 +237,56 @@ def test_active_config_needs_digest() -> None:
 
 
 def test_plan_config_n_min() -> None:
-    """Plan.config passes n_min through and the Config checks it."""
-    p = plan(100, 0.2)
-    assert p.config(b=32, m=5, n_min=60).n_min == 60
-    with pytest.raises(InvalidInputError, match="n_min"):
-        p.config(b=32, m=5, n_min=p.t - 1)
+    """Plan.config uses the plan's n_min = n - D, accepts a larger one, refuses a smaller one."""
+    p = plan(100, 0.2, 0.0)
+    assert p.n_min == 80 and p.config(b=32, m=5).n_min == 80
+    assert p.config(b=32, m=5, n_min=90).n_min == 90
+    with pytest.raises(InvalidInputError, match="never lower it, got n_min = 79"):
+        p.config(b=32, m=5, n_min=79)
+
+
+def test_corrupt_rate_is_required() -> None:
+    """γ is an explicit planner input: plan(n, dropout) without it is a TypeError."""
+    with pytest.raises(TypeError, match="corrupt"):
+        plan(100, 0.2)  # type: ignore[call-arg]
+
+
+def test_exact_fraction_rates() -> None:
+    """A Fraction rate is exact: 1/3 of 30 clients is 10, where the float 1/3 gives 9."""
+    assert plan(30, Fraction(1, 3), 0.0).dropouts == 10
+    assert count_of(1 / 3, 30) == 9
+
+
+def test_high_dropout_no_longer_forces_dense_graphs() -> None:
+    """plan(1000, 0.33) needs k = 38, t = 2 (the old majority rule forced k = 230)."""
+    p = plan(1000, 0.33, 0.0)
+    assert (p.k, p.t, p.n_min) == (38, 2, 670)
+
+
+@pytest.mark.parametrize(
+    ("n", "corrupt", "dropout", "k", "t"),
+    [
+        # Production SecAgg+ (honest-but-curious server) published (k, t) for these inputs.
+        (1000, 0.05, 0.33, 72, 24),
+        (10_000, 0.05, 0.33, 86, 29),
+        (100_000, 0.05, 0.33, 96, 32),
+        (1000, 0.33, 0.33, 286, 150),
+        (1000, 0.33, 0.05, 78, 60),
+    ],
+)
+def test_agrees_with_production_parameter_finder(
+    n: int, corrupt: float, dropout: float, k: int, t: int
+) -> None:
+    """For n >= 1000 the planner picks the (k, t) production SecAgg+ picks (docs/parameters.md)."""
+    p = plan(n, dropout, corrupt)
+    assert (p.k, p.t) == (k, t)
 
 
 def test_numpy_integers_accepted() -> None:
     """A numpy integer n plans exactly like the Python int."""
     import numpy as np
 
-    assert plan(np.int64(100), 0.2) == plan(100, 0.2)
+    assert plan(np.int64(100), 0.2, 0.0) == plan(100, 0.2, 0.0)
     assert corrupt_holders_bound(np.int32(1000), np.int64(36), np.int16(50)) == (
         corrupt_holders_bound(1000, 36, 50)
     )
@@ -232,17 +296,17 @@ def test_rates_read_as_decimals() -> None:
     """0.29 of 100 clients is 29 (not floor(28.999...)); integer 0 is accepted."""
     assert count_of(0.29, 100) == 29
     assert count_of(0, 100) == 0
-    assert plan(100, 0.29).dropouts == 29
+    assert plan(100, 0.29, 0.0).dropouts == 29
 
 
 @pytest.mark.parametrize(
     ("args", "match"),
     [
         ((100, 0.5, 0.41), "exceeds 0.9"),
-        ((100, 0.6, 0.0), "no graph is live"),
+        ((10, 0.85, 0.0), "no graph is live"),
         ((2, 0.1, 0.0), "n must be an integer in 3"),
         ((100.0, 0.1, 0.0), "n must be an integer"),
-        ((100, 1.0, 0.0), "dropout must be a finite number in \\[0, 1\\)"),
+        ((100, 1.0, 0.0), "dropout must be a number in \\[0, 1\\)"),
         ((100, -0.1, 0.0), "dropout"),
         ((100, float("nan"), 0.0), "dropout"),
         ((100, 0.1, float("inf")), "corrupt"),
@@ -259,9 +323,9 @@ def test_refusals(args: tuple, match: str) -> None:
 def test_refusal_message_names_values() -> None:
     """An infeasible plan's message names D, C and the failing inequality."""
     with pytest.raises(InvalidInputError) as info:
-        plan(100, 0.6)
+        plan(10, 0.85, 0.0)
     msg = str(info.value)
-    assert "D = 60" in msg and "t = 50" in msg and "99 - 60 = 39" in msg
+    assert "D = 8" in msg and "t = 2" in msg and "9 - 8 = 1" in msg
 
 
 def test_planned_configs_valid_across_rates() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import struct
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,8 +13,10 @@ import numpy as np
 import pytest
 from helpers import det_rng
 
+from secagg import config as config_module
 from secagg import crypto, packing
 from secagg import messages as M
+from secagg._protocol_common import AbortCode
 from secagg.client import Client
 from secagg.config import ClientPolicy, Config, Mode, registry_digest
 from secagg.exceptions import InvalidInputError, ProtocolViolationError
@@ -51,7 +55,15 @@ def active_setup(n: int = 6, t: int = 5, c: int = 1, m: int = 4, seed: int = 0) 
     keys = {u: crypto.ed25519_keypair(rng)[0] for u in range(1, n + 1)}
     vks = {u: crypto.ed25519_public(k) for u, k in keys.items()}
     config = Config(
-        n=n, t=t, k=n - 1, b=16, m=m, c=c, mode=Mode.ACTIVE, registry_digest=registry_digest(vks, n)
+        n=n,
+        t=t,
+        n_min=t,
+        k=n - 1,
+        b=16,
+        m=m,
+        c=c,
+        mode=Mode.ACTIVE,
+        registry_digest=registry_digest(vks, n),
     )
     auth_sk, auth_vk = crypto.ed25519_keypair(rng)
     return Active(config, keys, vks, auth_sk, auth_vk)
@@ -147,8 +159,8 @@ def only_for(rnd: str, u: int, fn: Callable[[bytes], bytes | list[bytes] | None]
     return hook
 
 
-SEMI = Config(n=5, t=3, k=4, b=16, m=6)
-SPARSE = Config(n=10, t=3, k=4, b=16, m=6)
+SEMI = Config(n=5, t=3, n_min=3, k=4, b=16, m=6)
+SPARSE = Config(n=10, t=3, n_min=3, k=4, b=16, m=6)
 
 
 def test_honest_session_by_hand():
@@ -236,7 +248,7 @@ def test_refuses_malformed_request():
 
 def test_refuses_another_config():
     """A client built for one config refuses an R0 request carrying another."""
-    other = Config(n=5, t=4, k=4, b=16, m=6)
+    other = Config(n=5, t=4, n_min=4, k=4, b=16, m=6)
     s = Session(SEMI, client_config=other)
     server = s.run()
     assert server.state is State.ABORTED
@@ -253,8 +265,8 @@ def test_policy_accepts_and_refuses_configs():
     s = Session(SEMI, client_config=None, policy=strict)
     assert s.run().state is State.ABORTED
     assert "policy minimum" in s.clients[1].abort_reason
-    # The refusal reaches the server as an abort notice naming the reason.
-    assert "policy minimum" in s.server.drop_reasons[1]
+    # The refusal reaches the server as an abort notice naming the rule only.
+    assert s.server.drop_reasons[1] == "it aborted: config_refused"
 
 
 def test_refuses_when_absent_from_survivor_list():
@@ -489,7 +501,7 @@ def test_active_refuses_r4_list_differing_from_signed():
     a = active_setup(n=7, t=5)
     s = Session(a.config, active=a)
     s.run(to_client=only_for("R4", 1, lambda d: rewrite(d, survivors=(1, 2, 3, 4, 5, 6))))
-    _assert_refused(s.clients[1], s.sent[("R4", 1)], "differs from the one this client signed")
+    _assert_refused(s.clients[1], s.sent[("R4", 1)], "is not the one this client signed")
 
 
 def test_active_refuses_without_t_valid_signatures():
@@ -595,9 +607,69 @@ def test_server_ignores_unknown_and_mislabelled_senders():
     server.receive(0, reply)
     server.receive(99, reply)
     server.receive("1", reply)  # type: ignore[arg-type]
-    assert server.dropped == {} and len(server.discarded) == 3
+    server.receive(10**5000, reply)  # formatting this id would raise: it must not be formatted
+    assert server.dropped == {} and server.discarded == {("R0", -1, "unknown sender"): 4}
     server.receive(2, reply)
     assert server.dropped == {2: "R0"} and "names sender 1" in server.drop_reasons[2]
+
+
+def test_server_record_of_discarded_messages_is_bounded():
+    """Spam from a dropped or unknown sender is counted, not logged: memory stays constant."""
+    s = Session(SEMI)
+    server = s.server
+    reqs = server.start()
+    late = s.clients[5].handle(reqs[5])[0]
+    for u in range(1, 5):
+        server.receive(u, s.clients[u].handle(reqs[u])[0])
+    server.close_round()
+    for _ in range(20_000):
+        server.receive(5, late)
+        server.receive(77, late)
+    assert server.discarded == {
+        ("R1", 5, "the sender already counts as dropped"): 20_000,
+        ("R1", -1, "unknown sender"): 20_000,
+    }
+
+
+def test_one_max_n_for_configs_and_messages():
+    """n above the wire limit is refused by Config, so no built config has unencodable messages."""
+    assert M.MAX_N == config_module.MAX_N == 2**20
+    with pytest.raises(InvalidInputError, match="largest cohort a message can carry"):
+        Config(n=2**20 + 8, t=2, k=4, b=8, m=1, n_min=2)
+    big = Config(n=2**20, t=2, k=4, b=8, m=1, n_min=2)
+    advert = M.KeyAdvert(b"\x01" * 32, big.n, b"\x02" * 32, b"\x03" * 32)
+    assert M.decode(advert.to_bytes(), big) == advert
+
+
+def test_policy_client_refuses_large_n_before_allocating(monkeypatch):
+    """A policy's max_n refuses a huge cohort before the graph (or anything sized by n) is built."""
+
+    def no_graph(*args, **kwargs):
+        raise AssertionError("built an n-sized graph for a refused config")
+
+    monkeypatch.setattr("secagg.client.Graph.build", no_graph)
+    policy = ClientPolicy(0.0, 3, 2, 2, None, max_n=1000)
+    client = Client(None, 1, np.zeros(1, dtype=np.uint32), policy=policy)
+    cfg = Config(n=2**20, t=2, k=4, b=8, m=1, n_min=2)
+    nonce = bytes(32)
+    req = M.ConfigRequest(cfg.session_id(nonce), 0, cfg.canonical(), nonce, None)
+    replies = client.handle(req.to_bytes())
+    assert client.state is State.ABORTED and "above the policy maximum 1000" in client.abort_reason
+    assert [M.decode(r).reason for r in replies] == ["config_refused"]
+    with pytest.raises(InvalidInputError, match="max_n"):
+        ClientPolicy(0.0, 3, 2, 2, None, max_n=2**20 + 1)
+
+
+def test_policy_client_never_raises_on_a_config_beyond_the_wire_limit():
+    """A canonical config with n = 2^32 - 1 is malformed: the client aborts, handle() returns."""
+    fields = struct.pack(">BIIIIIBQB", 1, 2**32 - 1, 2, 4, 0, 2, 8, 1, 0)
+    canonical = b"secagg/v1/config" + fields + bytes(32)
+    nonce = bytes(32)
+    sid = hashlib.sha256(b"secagg/v1/session" + nonce + canonical).digest()
+    client = Client(None, 1, np.zeros(1, dtype=np.uint32), policy=ClientPolicy(0.0, 3, 2, 2, None))
+    replies = client.handle(M.ConfigRequest(sid, 0, canonical, nonce, None).to_bytes())
+    assert client.state is State.ABORTED
+    assert [M.decode(r).reason for r in replies] == ["malformed_message"]
 
 
 def test_server_discards_late_messages():
@@ -621,15 +693,28 @@ def test_server_drops_wrong_session_and_client_abort():
         to_server=lambda r, u, d: (
             rewrite(d, session_id=b"\x07" * 32)
             if (r, u) == ("R1", 2)
-            else M.AbortNotice(server_sid(s), 3, "stop").to_bytes()
+            else M.AbortNotice(server_sid(s), 3, "ciphertext_invalid:4").to_bytes()
             if (r, u) == ("R2", 3)
             else d
         )
     )
     assert server.dropped == {2: "R1", 3: "R2"}
     assert "another session id" in server.drop_reasons[2]
-    assert "it aborted: stop" in server.drop_reasons[3]
+    assert server.drop_reasons[3] == "it aborted: ciphertext_invalid (the message of client 4)"
+    assert server.reports == {3: (AbortCode.CIPHERTEXT_INVALID, 4)}
     np.testing.assert_array_equal(server.result.sum, s.expected())
+
+
+@pytest.mark.parametrize("reason", ["stop", "ciphertext_invalid", "too_few_holders:4", "x" * 900])
+def test_server_never_repeats_free_text_notices(reason: str) -> None:
+    """A notice outside the fixed vocabulary drops its sender and is recorded as such only."""
+    s = Session(SEMI)
+    server = s.server
+    reqs = server.start()
+    server.receive(1, M.AbortNotice(server.session_id, 1, reason).to_bytes())
+    assert server.dropped == {1: "R0"} and server.reports == {}
+    assert server.drop_reasons[1] == "it aborted with a notice outside the fixed vocabulary"
+    assert reqs  # the other clients are still asked
 
 
 def server_sid(s: Session) -> bytes:
@@ -690,7 +775,9 @@ def test_server_api_misuse_raises():
 
 # ---------------------------------------------------------------- robust reconstruction
 
-ROBUST = Config(n=7, t=4, k=6, b=32, m=8)  # h = 7: corrects floor((7 - 4)/2) = 1 wrong share
+ROBUST = Config(
+    n=7, t=4, n_min=4, k=6, b=32, m=8
+)  # h = 7: corrects floor((7 - 4)/2) = 1 wrong share
 
 
 def corrupt_share(owner: int):

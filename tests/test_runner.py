@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from secagg import crypto
 from secagg.config import Config, Mode, registry_digest
 from secagg.exceptions import InvalidInputError
+from secagg.graph import Graph
+from secagg.planner import plan
 from secagg.runner import ROUNDS, RoundResult, TranscriptEntry, run_round
 
 
@@ -44,9 +46,9 @@ def assert_exact(config: Config, inputs, result: RoundResult) -> None:
 def test_exact_sum_without_dropouts(b, graph):
     """With no dropout the output is exactly Σ x_u mod 2^b over all n clients."""
     config = (
-        Config(n=5, t=3, k=4, b=b, m=33)
+        Config(n=5, t=3, n_min=3, k=4, b=b, m=33)
         if graph == "complete"
-        else Config(n=9, t=3, k=4, b=b, m=33)
+        else Config(n=9, t=3, n_min=3, k=4, b=b, m=33)
     )
     inputs = inputs_for(config, b)
     result = run_round(config, inputs)
@@ -58,7 +60,7 @@ def test_exact_sum_without_dropouts(b, graph):
 
 def test_extreme_words_wrap_mod_2b():
     """All-ones inputs at b = 64 wrap exactly (no overflow, no float)."""
-    config = Config(n=4, t=2, k=3, b=64, m=5)
+    config = Config(n=4, t=2, n_min=2, k=3, b=64, m=5)
     inputs = {u: np.full(5, 2**64 - 1, dtype=np.uint64) for u in range(1, 5)}
     result = run_round(config, inputs)
     assert_exact(config, inputs, result)
@@ -69,7 +71,7 @@ def test_extreme_words_wrap_mod_2b():
 @pytest.mark.parametrize("rnd", ROUNDS)
 def test_single_dropout_at_each_round_keeps_the_sum_exact(rnd, b):
     """A client stopping before any round leaves an exact sum over exactly U3."""
-    config = Config(n=9, t=3, k=4, b=b, m=20)
+    config = Config(n=9, t=3, n_min=3, k=4, b=b, m=20)
     inputs = inputs_for(config, 1)
     result = run_round(config, inputs, dropouts={4: rnd})
     assert_exact(config, inputs, result)
@@ -92,7 +94,7 @@ def test_many_dropouts_across_rounds_on_a_sparse_graph():
     With k = 6 and t = 4, losing 3 clients leaves every H(u) at least 4 live
     holders, so the round must succeed whatever the graph.
     """
-    config = Config(n=16, t=4, k=6, b=32, m=50)
+    config = Config(n=16, t=4, n_min=4, k=6, b=32, m=50)
     inputs = inputs_for(config, 2)
     drops = {2: "R0", 9: "R2", 14: "R4"}
     result = run_round(config, inputs, dropouts=drops, rng=det_rng(5))
@@ -106,7 +108,7 @@ def test_many_dropouts_across_rounds_on_a_sparse_graph():
 
 def test_abort_names_the_client_whose_secret_lacks_holders():
     """Too few R4 answers for a survivor's b aborts naming that client, with no sum."""
-    config = Config(n=5, t=3, k=4, b=16, m=4)
+    config = Config(n=5, t=3, n_min=3, k=4, b=16, m=4)
     inputs = inputs_for(config, 3)
     result = run_round(config, inputs, dropouts={1: "R4", 2: "R4", 3: "R4"})
     assert result.sum is None
@@ -117,7 +119,7 @@ def test_abort_names_the_client_whose_secret_lacks_holders():
 
 def test_abort_names_a_dropped_client_whose_key_cannot_be_rebuilt():
     """A client dropped in R2 whose live holders fall below t is named in the abort."""
-    config = Config(n=5, t=3, k=4, b=16, m=4)
+    config = Config(n=5, t=3, n_min=3, k=4, b=16, m=4)
     result = run_round(config, inputs_for(config, 4), dropouts={1: "R2", 2: "R4", 3: "R4"})
     assert result.sum is None
     assert result.aborted is not None
@@ -134,9 +136,57 @@ def test_fewer_than_n_min_survivors_aborts():
     assert result.aborted is not None and "n_min = 5" in result.aborted
 
 
+def test_more_dropouts_than_planned_abort_at_n_min():
+    """With the planner's n_min = n - D, D dropouts give the sum and D + 1 abort, naming n_min.
+
+    t = 2 on this ring would leave enough holders for far more dropouts;
+    n_min is what stops a round that lost more clients than planned.
+    """
+    p = plan(20, 0.1, 0.0)
+    assert (p.t, p.dropouts, p.n_min) == (2, 2, 18)
+    config = p.config(b=16, m=4)
+    inputs = inputs_for(config, 11)
+    ok = run_round(config, inputs, dropouts={3: "R1", 11: "R2"}, rng=det_rng(b"planned"))
+    assert_exact(config, inputs, ok)
+    lost = run_round(
+        config, inputs, dropouts={3: "R1", 11: "R2", 17: "R2"}, rng=det_rng(b"planned")
+    )
+    assert lost.sum is None
+    assert lost.aborted == ("only 17 clients had their masked input folded, fewer than n_min = 18.")
+
+
+def _ring(config: Config, nonce: bytes) -> tuple[int, ...]:
+    return Graph.build(config, config.session_id(nonce)).order
+
+
+def test_disconnected_survivors_abort_at_r2():
+    """Survivors split into two ring segments: the server aborts instead of unmasking either part.
+
+    k = 4: clients are linked to the 2 ring positions on each side, so a run of
+    2 missing positions cuts the ring once (a path remains) and two such runs
+    cut it in two.
+    """
+    config = Config(n=12, t=2, k=4, b=16, m=3, n_min=6)
+    nonce = b"\x05" * 32
+    ring = _ring(config, nonce)
+    inputs = inputs_for(config, 12)
+    one_cut = {ring[2]: "R1", ring[3]: "R2"}
+    ok = run_round(config, inputs, dropouts=one_cut, nonce=nonce)
+    assert_exact(config, inputs, ok)
+    two_cuts = {**one_cut, ring[8]: "R1", ring[9]: "R1"}
+    split = run_round(config, inputs, dropouts=two_cuts, nonce=nonce)
+    assert split.sum is None
+    assert split.aborted is not None
+    assert split.aborted.startswith("the 8 surviving clients are not connected on the k = 4 ring")
+    assert "2 at ring position 2, 2 at ring position 8" in split.aborted
+    # A run of one missing client per gap never cuts a k = 4 ring.
+    scattered = {ring[p]: "R2" for p in (1, 4, 7, 10)}
+    assert_exact(config, inputs, run_round(config, inputs, dropouts=scattered, nonce=nonce))
+
+
 def test_dropout_at_r0_below_n_min_aborts_early():
     """Losing too many clients in R0 aborts right after R0, naming the count."""
-    config = Config(n=5, t=3, k=4, b=8, m=4)
+    config = Config(n=5, t=3, n_min=3, k=4, b=8, m=4)
     result = run_round(config, inputs_for(config), dropouts={1: "R0", 2: "R0", 3: "R0"})
     assert result.aborted is not None and "advertised" in result.aborted
     assert result.survivors == frozenset()
@@ -145,7 +195,7 @@ def test_dropout_at_r0_below_n_min_aborts_early():
 
 def test_full_transcript_records_every_received_message():
     """transcript='full' holds each message the server received, and masked inputs for U3."""
-    config = Config(n=5, t=3, k=4, b=16, m=8)
+    config = Config(n=5, t=3, n_min=3, k=4, b=16, m=8)
     inputs = inputs_for(config, 5)
     result = run_round(config, inputs, transcript="full", dropouts={2: "R2"})
     assert result.transcript is not None and result.masked_inputs is not None
@@ -172,7 +222,7 @@ def test_full_transcript_records_every_received_message():
 
 def test_digest_transcript_keeps_no_message_bodies():
     """transcript='digest' keeps round, sender, length and hash but no data."""
-    config = Config(n=4, t=2, k=3, b=8, m=1000)
+    config = Config(n=4, t=2, n_min=2, k=3, b=8, m=1000)
     result = run_round(config, inputs_for(config), transcript="digest")
     assert result.transcript and all(e.data is None for e in result.transcript)
     assert result.masked_inputs is None
@@ -183,7 +233,7 @@ def test_digest_transcript_keeps_no_message_bodies():
 
 def test_no_transcript_by_default_and_timings_per_phase():
     """Without transcript nothing is kept; timings name every phase, client and server apart."""
-    config = Config(n=4, t=2, k=3, b=8, m=10)
+    config = Config(n=4, t=2, n_min=2, k=3, b=8, m=10)
     result = run_round(config, inputs_for(config))
     assert result.transcript is None and result.masked_inputs is None
     for rnd in ("R0", "R1", "R2", "R4"):
@@ -193,7 +243,7 @@ def test_no_transcript_by_default_and_timings_per_phase():
 
 def test_injected_rng_makes_the_round_reproducible():
     """The same injected rng and nonce give byte-identical transcripts."""
-    config = Config(n=5, t=3, k=4, b=16, m=6)
+    config = Config(n=5, t=3, n_min=3, k=4, b=16, m=6)
     inputs = inputs_for(config, 6)
     a = run_round(config, inputs, transcript="full", rng=det_rng(1))
     b = run_round(config, inputs, transcript="full", rng=det_rng(1))
@@ -205,7 +255,9 @@ def test_injected_rng_makes_the_round_reproducible():
 
 def test_active_mode_happy_path_with_runner_made_keys():
     """Active mode on the complete graph gives the exact sum with runner-made keys."""
-    config = Config(n=6, t=5, k=5, b=32, m=10, c=1, mode=Mode.ACTIVE, registry_digest=b"\x01" * 32)
+    config = Config(
+        n=6, t=5, n_min=5, k=5, b=32, m=10, c=1, mode=Mode.ACTIVE, registry_digest=b"\x01" * 32
+    )
     inputs = inputs_for(config, 7)
     result = run_round(config, inputs, transcript="digest")
     assert_exact(config, inputs, result)
@@ -215,7 +267,9 @@ def test_active_mode_happy_path_with_runner_made_keys():
 @pytest.mark.parametrize("rnd", ["R2", "R3", "R4"])
 def test_active_mode_dropout(rnd):
     """Active mode recovers from a client stopping before R2, R3 or R4."""
-    config = Config(n=7, t=5, k=6, b=16, m=10, c=1, mode=Mode.ACTIVE, registry_digest=b"\x01" * 32)
+    config = Config(
+        n=7, t=5, n_min=5, k=6, b=16, m=10, c=1, mode=Mode.ACTIVE, registry_digest=b"\x01" * 32
+    )
     inputs = inputs_for(config, 8)
     result = run_round(config, inputs, dropouts={3: rnd})
     assert_exact(config, inputs, result)
@@ -228,7 +282,15 @@ def test_active_mode_with_given_keys_and_matching_digest():
     keys = {u: crypto.ed25519_keypair(rng)[0] for u in range(1, 6)}
     vks = {u: crypto.ed25519_public(k) for u, k in keys.items()}
     config = Config(
-        n=5, t=4, k=4, b=8, m=3, c=1, mode=Mode.ACTIVE, registry_digest=registry_digest(vks, 5)
+        n=5,
+        t=4,
+        n_min=4,
+        k=4,
+        b=8,
+        m=3,
+        c=1,
+        mode=Mode.ACTIVE,
+        registry_digest=registry_digest(vks, 5),
     )
     inputs = inputs_for(config, 9)
     assert_exact(config, inputs, run_round(config, inputs, signing_keys=keys))
@@ -238,7 +300,9 @@ def test_active_mode_with_a_wrong_registry_digest_aborts():
     """Clients refuse a config whose registry digest differs from their registry."""
     rng = det_rng(10)
     keys = {u: crypto.ed25519_keypair(rng)[0] for u in range(1, 6)}
-    config = Config(n=5, t=4, k=4, b=8, m=3, c=1, mode=Mode.ACTIVE, registry_digest=b"\x02" * 32)
+    config = Config(
+        n=5, t=4, n_min=4, k=4, b=8, m=3, c=1, mode=Mode.ACTIVE, registry_digest=b"\x02" * 32
+    )
     result = run_round(config, inputs_for(config), signing_keys=keys)
     assert result.sum is None and result.aborted is not None
     assert result.dropped == {u: "R0" for u in range(1, 6)}
@@ -257,7 +321,7 @@ def test_active_mode_with_a_wrong_registry_digest_aborts():
 )
 def test_bad_arguments_are_refused_clearly(kwargs, match):
     """Bad runner arguments raise InvalidInputError naming the problem."""
-    config = Config(n=4, t=2, k=3, b=8, m=4)
+    config = Config(n=4, t=2, n_min=2, k=3, b=8, m=4)
     args = {"inputs": {u: np.zeros(4, np.uint32) for u in range(1, 5)}, **kwargs}
     inputs = args.pop("inputs")
     with pytest.raises(InvalidInputError, match=match):
@@ -268,7 +332,7 @@ def test_bad_arguments_are_refused_clearly(kwargs, match):
 @given(st.data())
 def test_random_dropout_schedules_give_exact_sum_or_clean_abort(data):
     """Any dropout schedule yields the exact sum over U3 or an abort with no sum."""
-    config = Config(n=8, t=3, k=4, b=12, m=5)
+    config = Config(n=8, t=3, n_min=3, k=4, b=12, m=5)
     inputs = inputs_for(config, 12)
     drops = data.draw(st.dictionaries(st.integers(1, 8), st.sampled_from(ROUNDS), max_size=5))
     result = run_round(config, inputs, dropouts=drops)

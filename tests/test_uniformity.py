@@ -71,7 +71,7 @@ M_WORDS = 1 << 16
 )
 def test_masked_words_are_uniform(victim: str) -> None:
     """Top and bottom 8 bits of y_u pass chi-square for structured x_u (zeros, max, ramp)."""
-    cfg = Config(n=4, t=3, k=3, b=32, m=M_WORDS)
+    cfg = Config(n=4, t=3, n_min=3, k=3, b=32, m=M_WORDS)
     x = {
         "zeros": np.zeros(M_WORDS, dtype=np.uint32),
         "max": np.full(M_WORDS, 2**32 - 1, dtype=np.uint32),
@@ -91,7 +91,7 @@ def test_masked_words_are_uniform(victim: str) -> None:
 def test_masked_words_uniform_for_small_b() -> None:
     """With b = 3 every residue of y_u is equally likely, whatever x_u."""
     m = 1 << 15
-    cfg = Config(n=3, t=2, k=2, b=3, m=m)
+    cfg = Config(n=3, t=2, n_min=2, k=2, b=3, m=m)
     x = np.full(m, 5, dtype=np.uint32)
     y = masked(cfg, _inputs(cfg, x), b"small-b")[1]
     stat, limit = chi2_uniform(y, 8)
@@ -104,7 +104,7 @@ def test_masked_words_uniform_for_small_b() -> None:
 def test_masked_input_uncorrelated_with_input() -> None:
     """Pearson correlation of y_u with x_u (and of their bits) is within 6/sqrt(m) of 0."""
     m = M_WORDS
-    cfg = Config(n=5, t=3, k=4, b=16, m=m)
+    cfg = Config(n=5, t=3, n_min=3, k=4, b=16, m=m)
     gen = np.random.default_rng(7)
     x = gen.integers(0, 1 << 16, size=m).astype(np.uint32)
     y = masked(cfg, _inputs(cfg, x, seed=8), b"correlation")[1]
@@ -122,7 +122,7 @@ def test_masked_input_uncorrelated_with_input() -> None:
 def test_two_very_different_inputs_give_the_same_distribution() -> None:
     """y_u for x_u = 0 and for x_u = 2^b - 1 pass a two-sample chi-square (top 8 bits)."""
     m = M_WORDS
-    cfg = Config(n=4, t=3, k=3, b=32, m=m)
+    cfg = Config(n=4, t=3, n_min=3, k=3, b=32, m=m)
     y0 = masked(cfg, _inputs(cfg, np.zeros(m, dtype=np.uint32)), b"two/0")[1]
     y1 = masked(cfg, _inputs(cfg, np.full(m, 2**32 - 1, dtype=np.uint32)), b"two/1")[1]
     table = np.vstack(
@@ -140,7 +140,7 @@ def test_two_very_different_inputs_give_the_same_distribution() -> None:
 
 def test_fresh_masks_across_sessions() -> None:
     """The same x_u in 256 sessions: y_u's first word is uniform over 16 top-bit bins."""
-    cfg = Config(n=3, t=2, k=2, b=32, m=2)
+    cfg = Config(n=3, t=2, n_min=2, k=2, b=32, m=2)
     x = np.array([0, 12345], dtype=np.uint32)
     firsts = []
     for i in range(256):
@@ -154,7 +154,7 @@ def test_fresh_masks_across_sessions() -> None:
 def test_uniform_after_neighbour_dropout_on_sparse_graph() -> None:
     """On a Harary graph with a neighbour dropped before R2, y_u is still uniform."""
     m = M_WORDS
-    cfg = Config(n=8, t=3, k=4, b=32, m=m)
+    cfg = Config(n=8, t=3, n_min=3, k=4, b=32, m=m)
     got = masked(cfg, _inputs(cfg, np.zeros(m, dtype=np.uint32)), b"sparse", {2: "R1", 5: "R2"})
     for u, y in got.items():
         if u in (2, 5):

@@ -136,7 +136,14 @@ def run(args: argparse.Namespace) -> int:
         verify = {u: crypto.ed25519_public(s) for u, s in signing.items()}
         digest = registry_digest(verify, n)
     config = Config(
-        n=n, t=t, k=n - 1, b=BITS, m=DIM, mode=Mode.parse(args.mode), registry_digest=digest
+        n=n,
+        t=t,
+        n_min=t,
+        k=n - 1,
+        b=BITS,
+        m=DIM,
+        mode=Mode.parse(args.mode),
+        registry_digest=digest,
     )
     nonce = draw(32)
     if active:
@@ -237,6 +244,11 @@ def run(args: argparse.Namespace) -> int:
         signers = [u for u, _ in _each(replies, messages.SurvivorSignature)]
         print(f"  signed by {signers}")
         requests = server.close_round()
+    else:
+        print("\n(semi_honest has no R3: the clients never compare the survivor lists they")
+        print("receive, so this mode trusts the server to send all of them the same one. A")
+        print("server that tells different clients different lists can unmask a client; only")
+        print("active mode's R3 stops that.)")
 
     # R4
     print("\nR4 Unmasking: for each owner v whose shares it holds, a survivor sends the share")

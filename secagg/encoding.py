@@ -1,36 +1,28 @@
-"""Real-valued model updates to and from the ring Z_{2^b}.
+"""Real-valued model updates to and from the ring Z_{2^b}: the update codec.
 
-Secure aggregation sums words modulo 2^b. A federated-learning update is a list
-of float arrays (a model's parameters). This module turns one into the other
-and back:
+:class:`UpdateCodec` turns a list of float arrays into one vector of words
+modulo 2^b and a ring sum of such vectors back into a weighted mean:
 
-1. **Flatten** the arrays into one float64 vector (:class:`Layout`, in
-   :mod:`secagg.updates`, remembers the shapes and dtypes).
+1. **Flatten** the arrays (:class:`Layout`, in :mod:`secagg.updates`).
 2. **Clip** every coordinate to ``[-clip, clip]`` (or, for differential
    privacy, the whole vector to an L2 norm). Clipping is never silent: the
    fraction of clipped coordinates is reported in the result.
-3. **Scale** by ``scale`` integer steps per real unit and **round
-   stochastically**: ``v`` becomes ``floor(v)`` or ``floor(v) + 1`` with the
-   probability that makes the expectation exactly ``v`` (unbiased).
-4. **Embed** the signed integers into Z_{2^b} (two's complement).
+3. **Weight, scale and round stochastically** (unbiased), then **embed** in
+   Z_{2^b} by two's complement (primitives in :mod:`secagg.quantization`).
 
-After aggregation the sum is read back *centred*: a word ``w >= 2^(b-1)``
-stands for ``w - 2^b``. :func:`choose_bits` picks ``b`` so the sum of ``n``
-clipped, scaled, rounded values (plus any DP-noise headroom) always lies in
-``[-2^(b-1), 2^(b-1) - 1]``: the sum can never wrap, so decoding is exact.
+The codec encodes ``w * x`` *and* ``w`` in one vector, so one aggregation
+session yields ``sum w_k x_k`` and ``sum w_k`` over the same survivors. Its
+ring width b is chosen so that a sum of at most ``n_max`` encoded updates
+cannot wrap around 2^b; decoding therefore takes the number of summands
+(the survivor count |U3|) and refuses more than ``n_max``, and
+:func:`check_codec` checks a codec against a session config (b, length,
+n <= n_max) before any word is sent. Weights default to at most
+:data:`DEFAULT_MAX_WEIGHT` (2^16, room for sample counts).
 
-Weighted means (FedAvg): :class:`UpdateCodec` encodes ``w * x`` *and* ``w`` into
-one vector, so a single aggregation session yields both ``sum w_k x_k`` and
-``sum w_k`` over the same survivors; :meth:`UpdateCodec.decode_mean` divides.
-
-One update, one session: :class:`EncodedUpdate` hands out its words once
-(:meth:`EncodedUpdate.take`). Feeding the same encoded update to two sessions
-with different survivor sets would let the server difference the two sums and
-isolate it, so a retried round must re-encode (fresh rounding randomness and,
-with DP, fresh noise). The object refuses a second use.
-
-Randomness: stochastic rounding uses a numpy ``Generator`` seeded from 32 bytes
-of ``os.urandom`` per call unless the caller injects one (tests only).
+One update, one session: :class:`EncodedUpdate` hands out its words once;
+a retried round must re-encode. Stochastic rounding uses a numpy
+``Generator`` seeded from 32 bytes of ``os.urandom`` per call unless the
+caller injects one (tests only).
 """
 
 from __future__ import annotations
@@ -38,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -63,6 +56,10 @@ __all__ = [
     "EncodedUpdate",
     "UpdateCodec",
     "UpdateReusedError",
+    "SessionShape",
+    "RingShape",
+    "check_codec",
+    "DEFAULT_MAX_WEIGHT",
     "MAX_EXACT_FLOAT",
     "choose_bits",
     "bits_for_bound",
@@ -73,6 +70,88 @@ __all__ = [
     "from_ring_centred",
     "csprng_generator",
 ]
+
+#: Largest client weight an :class:`UpdateCodec` accepts when ``max_weight`` is
+#: not given (outside the DP path): 2^16 = 65 536, so FedAvg weights that are
+#: local sample counts work untuned. It costs 16 bits of ring width over unit
+#: weights; pass the real largest weight (or 1 for a plain mean) to save them.
+DEFAULT_MAX_WEIGHT = float(2**16)
+
+
+class SessionShape(Protocol):
+    """What :func:`check_codec` reads from a session config (``secagg.config.Config``).
+
+    Attributes:
+        n: Number of clients in the session.
+        b: Ring width in bits.
+        m: Vector length in words.
+    """
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def b(self) -> int: ...
+
+    @property
+    def m(self) -> int: ...
+
+
+class RingShape(Protocol):
+    """What :func:`check_codec` reads from a codec or an encoded update.
+
+    Attributes:
+        bits: Ring width b of the words.
+        length: Number of words.
+        n_max: Most summands the ring width was chosen for (None: unknown).
+    """
+
+    @property
+    def bits(self) -> int: ...
+
+    @property
+    def length(self) -> int: ...
+
+    @property
+    def n_max(self) -> int | None: ...
+
+
+def check_codec(codec: RingShape, config: SessionShape, *, name: str = "the codec") -> None:
+    """Check that a codec (or an encoded update) fits a session config.
+
+    Three rules, each named in the error with both values: the ring width
+    ``codec.bits`` equals ``config.b``, the vector length ``codec.length``
+    equals ``config.m``, and the session's ``config.n`` clients do not exceed
+    the ``codec.n_max`` summands the ring width was chosen for (a sum over more
+    clients could wrap around 2^b and decode to a wrong value without error).
+    An ``n_max`` of None (unknown) skips the last rule.
+
+    Args:
+        codec: An :class:`UpdateCodec` or :class:`EncodedUpdate`.
+        config: A ``secagg.config.Config`` or any object with ``n``, ``b``, ``m``.
+        name: How the message names ``codec`` (e.g. ``"client 3's update"``).
+
+    Raises:
+        InvalidInputError: On any mismatch; the message lists every broken rule.
+    """
+    try:
+        n, b, m = int(config.n), int(config.b), int(config.m)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"a session config with integer n, b and m is needed, got {config!r}"
+        ) from exc
+    broken = []
+    if codec.bits != b:
+        broken.append(f"its ring width is b = {codec.bits} but the config's is b = {b}")
+    if codec.length != m:
+        broken.append(f"its vector length is {codec.length} but the config's is m = {m}")
+    if codec.n_max is not None and n > codec.n_max:
+        broken.append(
+            f"it was sized for sums of at most {codec.n_max} clients but the config has "
+            f"n = {n}, so the sum could wrap around 2^{codec.bits}"
+        )
+    if broken:
+        raise InvalidInputError(f"{name} does not fit the session: " + "; ".join(broken) + ".")
 
 
 NoiseFn = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -98,8 +177,11 @@ class UpdateCodec:
         clip: Per-coordinate bound in real units (also bounds coordinates
             after L2 clipping, since a coordinate never exceeds the norm).
         scale: Integer steps per real unit.
-        n_max: Largest number of summands (the session's n).
-        max_weight: Largest accepted weight.
+        n_max: Largest number of summands (the session's n); decoding refuses
+            a sum over more clients, which could have wrapped around 2^b.
+        max_weight: Largest accepted weight. Default (None):
+            :data:`DEFAULT_MAX_WEIGHT` (2^16, room for sample counts) outside
+            the DP path, 1 on it. Each doubling costs one bit of b.
         weight_scale: Integer steps per unit of weight.
         noise_bound: Largest absolute noise one client may add to one data slot
             (DP); ``n_max * noise_bound`` is reserved in every sum slot.
@@ -112,7 +194,7 @@ class UpdateCodec:
     clip: float
     scale: float
     n_max: int
-    max_weight: float = 1.0
+    max_weight: float | None = None
     weight_scale: float = 1.0
     noise_bound: int = 0
     l2_clip: float | None = None
@@ -121,6 +203,9 @@ class UpdateCodec:
 
     def __post_init__(self) -> None:
         _check_positive("weight_scale", self.weight_scale)
+        if self.max_weight is None:
+            default = DEFAULT_MAX_WEIGHT if self.l2_clip is None else 1.0
+            object.__setattr__(self, "max_weight", default)
         clip = self.clip if self.l2_clip is None else min(self.clip, self.l2_clip)
         if self.l2_clip is not None:
             _check_positive("l2_clip", self.l2_clip)
@@ -139,12 +224,17 @@ class UpdateCodec:
             clip,
             self.scale,
             self.n_max,
-            max_weight=self.max_weight,
+            max_weight=self._max_weight,
             headroom=int(self.n_max) * int(self.noise_bound),
         )
-        weight_bits = choose_bits(self.max_weight, self.weight_scale, self.n_max)
+        weight_bits = choose_bits(self._max_weight, self.weight_scale, self.n_max)
         bits = max(data_bits, weight_bits)
         object.__setattr__(self, "bits", bits)
+
+    @property
+    def _max_weight(self) -> float:
+        # __post_init__ replaced None by the default; this narrows the type.
+        return float(self.max_weight if self.max_weight is not None else DEFAULT_MAX_WEIGHT)
 
     @property
     def length(self) -> int:
@@ -190,9 +280,10 @@ class UpdateCodec:
             InvalidInputError: On a layout mismatch, a non-finite value or a bad weight.
         """
         w = float(weight)
-        if not math.isfinite(w) or w < 0 or w > self.max_weight:
+        if not math.isfinite(w) or w < 0 or w > self._max_weight:
             raise InvalidInputError(
-                f"a client weight must lie in [0, {self.max_weight}], got {weight!r}"
+                f"a client weight must lie in [0, max_weight = {self._max_weight:g}], got "
+                f"{weight!r}; build the codec with a larger max_weight (one bit of b per doubling)"
             )
         x = self.layout.flatten(update)
         gen = rng if rng is not None else csprng_generator()
@@ -225,6 +316,7 @@ class UpdateCodec:
 
         Raises:
             InvalidInputError: On bad input, or noise beyond :attr:`noise_bound`.
+
         """
         gen = rng if rng is not None else csprng_generator()
         q = self.quantize(update, weight, gen)
@@ -253,12 +345,40 @@ class UpdateCodec:
             int(self.n_max),
         )
 
-    def decode_sum(self, words: np.ndarray) -> tuple[np.ndarray, float]:
+    def _check_summands(self, summands: int) -> int:
+        if not isinstance(summands, (int, np.integer)) or isinstance(summands, bool):
+            raise InvalidInputError(
+                "summands must be the number of clients whose updates are in the sum "
+                f"(an integer), got {summands!r}"
+            )
+        if summands < 1:
+            raise InvalidInputError(f"a sum needs at least one summand, got summands = {summands}")
+        if summands > self.n_max:
+            raise InvalidInputError(
+                f"the sum is over {summands} clients but the codec's ring width b = {self.bits} "
+                f"was chosen for at most n_max = {self.n_max}; such a sum may have wrapped "
+                "around 2^b and cannot be decoded (build the codec with n_max = the session's n)"
+            )
+        return int(summands)
+
+    def decode_sum(self, words: np.ndarray, summands: int) -> tuple[np.ndarray, float]:
         """Decode a ring sum into ``(sum of w*x as a flat float64 vector, sum of w)``.
 
+        Args:
+            words: The sum, modulo 2^b, of ``summands`` outputs of :meth:`encode`.
+            summands: How many clients' updates the sum holds (the survivor
+                count |U3|), at most :attr:`n_max`.
+
+        Returns:
+            The summed weighted update (flat, real units) and the summed weight.
+
         Raises:
-            InvalidInputError: On a wrong length or dtype.
+            InvalidInputError: On a wrong length or dtype, a word >= 2^b, a
+                ``summands`` outside ``1..n_max``, or a sum larger than
+                ``summands`` encoded updates can produce (it was not made by
+                this codec from that many clients).
         """
+        n = self._check_summands(summands)
         w = np.asarray(words)
         if w.ndim != 1 or w.size != self.length:
             raise InvalidInputError(
@@ -268,23 +388,57 @@ class UpdateCodec:
             raise InvalidInputError(
                 f"summed words must have dtype {self.dtype} for b = {self.bits}, got {w.dtype}"
             )
+        if self.bits < 64 and int(w.max()) >= 1 << self.bits:
+            raise InvalidInputError(
+                f"the sum holds the word {int(w.max())}, which is not in Z_2^{self.bits}: it was "
+                f"summed in a wider ring than the codec's b = {self.bits} (check_codec compares "
+                "a codec with the session config)"
+            )
         ints = from_ring_centred(w, self.bits)
+        # Per client, a data slot is at most ceil(max_weight * clip * scale) plus
+        # its noise, and the weight slot lies in [0, ceil(max_weight * weight_scale)].
+        # One step of slack per client covers float rounding at the clip edge.
+        clip = self.clip if self.l2_clip is None else min(self.clip, self.l2_clip)
+        data_cap = n * (math.ceil(self._max_weight * clip * self.scale) + self.noise_bound + 1)
+        weight_cap = n * (math.ceil(self._max_weight * self.weight_scale) + 1)
+        peak = int(np.max(np.abs(ints[:-1]))) if ints.size > 1 else 0
+        if peak > data_cap or not 0 <= int(ints[-1]) <= weight_cap:
+            raise InvalidInputError(
+                f"the decoded sum (largest data slot {peak}, weight slot {int(ints[-1])}) is "
+                f"beyond what {n} updates of this codec can add up to (data within "
+                f"±{data_cap}, weight within [0, {weight_cap}]); it holds more clients than "
+                "summands says, or was not encoded with this codec"
+            )
         total_weight = float(ints[-1]) / self.weight_scale
         return ints[:-1].astype(np.float64) / self.scale, total_weight
 
-    def decode_mean(self, words: np.ndarray) -> tuple[list[np.ndarray], float]:
+    def decode_mean(self, words: np.ndarray, summands: int) -> tuple[list[np.ndarray], float]:
         """Decode a ring sum into the weighted mean update and the total weight.
+
+        Args:
+            words: The sum, modulo 2^b, of ``summands`` outputs of :meth:`encode`.
+            summands: How many clients' updates the sum holds (|U3|), at most
+                :attr:`n_max`.
 
         Returns:
             ``(arrays in the layout's shapes and dtypes, sum of weights)``.
 
         Raises:
             InvalidInputError: If the summed weight is not positive (no survivor
-                contributed weight), or on a wrong length or dtype.
+                contributed weight), or as :meth:`decode_sum` does.
         """
-        total, weight = self.decode_sum(words)
+        total, weight = self.decode_sum(words, summands)
         if weight <= 0:
             raise InvalidInputError(
                 f"the summed weight is {weight}; a mean needs a positive total weight"
             )
         return self.layout.unflatten(total / weight), weight
+
+    def check_config(self, config: SessionShape) -> None:
+        """Check this codec against a session config (:func:`check_codec`).
+
+        Raises:
+            InvalidInputError: If b, the vector length or n does not fit; the
+                message names each mismatch and both values.
+        """
+        check_codec(self, config)

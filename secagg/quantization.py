@@ -140,7 +140,7 @@ def choose_bits(
     if per_client > MAX_EXACT_FLOAT:
         raise InvalidInputError(
             f"max_weight * clip * scale = {per_client:.4g} exceeds 2^52: float64 cannot "
-            "round such values exactly; lower the scale"
+            "round such values exactly; lower the scale or max_weight"
         )
     return bits_for_bound(int(n) * math.ceil(per_client) + int(headroom))
 

@@ -6,7 +6,8 @@ modulo 2^b and a ring sum of such vectors back into a weighted mean:
 1. **Flatten** the arrays (:class:`Layout`, in :mod:`secagg.updates`).
 2. **Clip** every coordinate to ``[-clip, clip]`` (or, for differential
    privacy, the whole vector to an L2 norm). Clipping is never silent: the
-   fraction of clipped coordinates is reported in the result.
+   fraction is reported, and above :data:`CLIP_WARN_FRACTION` encoding warns
+   (:class:`~secagg.exceptions.ClippingWarning`).
 3. **Weight, scale and round stochastically** (unbiased), then **embed** in
    Z_{2^b} by two's complement (primitives in :mod:`secagg.quantization`).
 
@@ -28,13 +29,14 @@ caller injects one (tests only).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from .exceptions import InvalidInputError
+from .exceptions import ClippingWarning, InvalidInputError
 from .quantization import (
     MAX_EXACT_FLOAT,
     _check_positive,
@@ -60,6 +62,7 @@ __all__ = [
     "RingShape",
     "check_codec",
     "DEFAULT_MAX_WEIGHT",
+    "CLIP_WARN_FRACTION",
     "MAX_EXACT_FLOAT",
     "choose_bits",
     "bits_for_bound",
@@ -76,6 +79,10 @@ __all__ = [
 #: local sample counts work untuned. It costs 16 bits of ring width over unit
 #: weights; pass the real largest weight (or 1 for a plain mean) to save them.
 DEFAULT_MAX_WEIGHT = float(2**16)
+
+#: :meth:`UpdateCodec.encode` warns (:class:`~secagg.exceptions.ClippingWarning`)
+#: when clipping changes more than this fraction of an update's coordinates.
+CLIP_WARN_FRACTION = 0.01
 
 
 class SessionShape(Protocol):
@@ -317,9 +324,24 @@ class UpdateCodec:
         Raises:
             InvalidInputError: On bad input, or noise beyond :attr:`noise_bound`.
 
+        Warns:
+            ClippingWarning: When per-coordinate clipping changed more than
+                :data:`CLIP_WARN_FRACTION` of the coordinates (L2 clipping on
+                the DP path is the mechanism working as meant and is only
+                reported, in ``norm_clipped``).
         """
         gen = rng if rng is not None else csprng_generator()
         q = self.quantize(update, weight, gen)
+        if q.clipped_fraction > CLIP_WARN_FRACTION:
+            warnings.warn(
+                f"clipping to [-{self.clip:g}, {self.clip:g}] changed "
+                f"{100 * q.clipped_fraction:.2f} % of the update's {self.layout.size} "
+                f"coordinates, more than the {100 * CLIP_WARN_FRACTION:g} % encode accepts "
+                "quietly; the decoded mean is pulled towards zero there (raise clip, or "
+                "check the update's units)",
+                ClippingWarning,
+                stacklevel=2,
+            )
         data = q.values
         if noise is not None:
             extra = np.asarray(noise(data, gen))

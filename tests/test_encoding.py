@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -22,7 +25,7 @@ from secagg.encoding import (
     stochastic_round,
     to_ring,
 )
-from secagg.exceptions import InvalidInputError
+from secagg.exceptions import ClippingWarning, InvalidInputError
 
 
 def ring_sum(vectors: list[np.ndarray], bits: int) -> np.ndarray:
@@ -33,6 +36,14 @@ def ring_sum(vectors: list[np.ndarray], bits: int) -> np.ndarray:
             total[i] = (total[i] + int(w)) % (1 << bits)
     dtype = np.uint32 if bits <= 32 else np.uint64
     return np.array(total, dtype=dtype)
+
+
+@contextlib.contextmanager
+def no_clipping_warning() -> Iterator[None]:
+    """Turn any ClippingWarning inside the block into a failure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ClippingWarning)
+        yield
 
 
 shapes = st.lists(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), min_size=1, max_size=4)
@@ -145,7 +156,8 @@ def test_clipping_is_reported():
     """Clipped coordinates are counted in the encoded update, never silently dropped."""
     layout = Layout.of([np.zeros(4)])
     codec = UpdateCodec(layout, clip=1.0, scale=16.0, n_max=1)
-    enc = codec.encode([np.array([0.5, 2.0, -3.0, 1.0])], 1.0, np.random.default_rng(0))
+    with pytest.warns(ClippingWarning):
+        enc = codec.encode([np.array([0.5, 2.0, -3.0, 1.0])], 1.0, np.random.default_rng(0))
     assert enc.clipped_fraction == 0.5
     mean, _ = codec.decode_mean(enc.take(), 1)
     assert mean[0].tolist() == [0.5, 1.0, -1.0, 1.0]
@@ -312,7 +324,8 @@ def test_extreme_sums_within_n_max_decode_exactly(n_max, data, scale, dp):
         if dp:
             e = np.array(data.draw(st.lists(st.sampled_from([-7, 7]), min_size=5, max_size=5)))
             noise = lambda d, g, e=e: e  # noqa: E731
-        enc = codec.encode([signs], 1.0 if dp else 37.0, rng, noise)
+        with pytest.warns(ClippingWarning) if not dp else no_clipping_warning():
+            enc = codec.encode([signs], 1.0 if dp else 37.0, rng, noise)
         words = enc.take()
         ints.append(from_ring_centred(words, codec.bits))
         encoded.append(words)
@@ -373,3 +386,30 @@ def test_sample_count_weights_work_with_default_max_weight():
     with pytest.raises(InvalidInputError, match="max_weight = 65536"):
         codec.encode([xs[0]], 2**16 + 1)
     assert UpdateCodec(layout, 1.0, 8.0, 2, l2_clip=1.0).max_weight == 1.0
+
+
+def test_clipping_warns_above_the_threshold_only():
+    """encode issues a ClippingWarning (a SecAggWarning naming fraction and clip) when
+    more than CLIP_WARN_FRACTION = 1 % of coordinates are clipped, none at exactly
+    1 %, and none for L2 clipping on the DP path."""
+    import secagg
+    from secagg.encoding import CLIP_WARN_FRACTION
+
+    assert CLIP_WARN_FRACTION == 0.01
+    assert issubclass(ClippingWarning, secagg.SecAggWarning)
+    assert issubclass(secagg.SecAggWarning, UserWarning)
+    assert secagg.ClippingWarning is ClippingWarning
+    layout = Layout.of([np.zeros(200)])
+    codec = UpdateCodec(layout, clip=0.5, scale=64.0, n_max=1, max_weight=1)
+    at_threshold = np.zeros(200)
+    at_threshold[:2] = 3.0
+    with no_clipping_warning():
+        assert codec.encode([at_threshold]).clipped_fraction == 0.01
+    above = at_threshold.copy()
+    above[2] = -3.0
+    message = r"\[-0\.5, 0\.5\] changed 1\.50 % of the update's 200"
+    with pytest.warns(ClippingWarning, match=message):
+        codec.encode([above])
+    dp = UpdateCodec(layout, 0.5, 64.0, 1, l2_clip=0.5)
+    with no_clipping_warning():
+        assert dp.encode([np.full(200, 0.4)]).norm_clipped

@@ -303,6 +303,21 @@ def test_server_decodes_over_the_survivors_within_n_max():
     assert srv.apply_secure(view) == 3.0
 
 
+def test_demo_run_warns_about_clipping_once():
+    """A run whose updates are clipped heavily issues one ClippingWarning in all
+    (not one per client per round) and still reports the fraction per round."""
+    import warnings
+
+    from secagg.exceptions import ClippingWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = run_federated(replace(SMALL, rounds=2, dropout=0.0, clip=1e-4))
+    clipping = [w for w in caught if issubclass(w.category, ClippingWarning)]
+    assert len(clipping) == 1 and "12 encoded updates over 2 rounds" in str(clipping[0].message)
+    assert all(r.clipped_fraction > 0.5 for r in run.records)
+
+
 def test_distributed_noise_survives_the_secure_sum():
     """Five clients encode zero updates with their Skellam noise shares; the decoded
     secure sum has variance 5 x the per-client variance (2000 coordinates: relative

@@ -413,3 +413,22 @@ def test_clipping_warns_above_the_threshold_only():
     dp = UpdateCodec(layout, 0.5, 64.0, 1, l2_clip=0.5)
     with no_clipping_warning():
         assert dp.encode([np.full(200, 0.4)]).norm_clipped
+
+
+def test_api_doc_encoding_example_runs():
+    """The encoding block of docs/api.md runs as written: sample-count weights with the
+    default max_weight, one dropout, and a mean decoded over the survivors."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    section = doc.split("## Float model updates", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "docs/api.md", "exec"), namespace)
+    result, samples, updates = namespace["result"], namespace["samples"], namespace["updates"]
+    assert result.survivors == frozenset({1, 2, 3, 5}) and namespace["codec"].bits == 30
+    assert namespace["total_weight"] == sum(samples[u] for u in result.survivors)
+    for i, got in enumerate(namespace["mean"]):
+        expected = sum(samples[u] * updates[u][i] for u in result.survivors)
+        expected = expected / namespace["total_weight"]
+        assert np.all(np.abs(got - expected) <= 4 / 2.0**10 / namespace["total_weight"] + 1e-12)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from secagg.encoding import EncodedUpdate, UpdateCodec, UpdateReusedError
+from secagg.encoding import EncodedUpdate, UpdateCodec, UpdateReusedError, check_codec
 from secagg.exceptions import InvalidInputError
 from secagg.planner import count_of, threshold
 
@@ -197,9 +197,9 @@ class SecureAggregator:
             The server's view of the session.
 
         Raises:
-            InvalidInputError: If the ids are not exactly 1..n, an update's
-                width or length does not match the config, or a dropout round
-                is unknown.
+            InvalidInputError: If the ids are not exactly 1..n, an update does
+                not fit the config (:func:`secagg.encoding.check_codec`: b,
+                length, n <= n_max), or a dropout round is unknown.
         """
         cfg = self.config
         if set(encoded) != set(range(1, cfg.n + 1)):
@@ -217,16 +217,7 @@ class SecureAggregator:
         # Validate everything before consuming anything: a refused call leaves the
         # encoded updates unused.
         for cid, enc in encoded.items():
-            if enc.bits != cfg.b or enc.length != cfg.m:
-                raise InvalidInputError(
-                    f"client {cid}'s update has b = {enc.bits}, length {enc.length}; the session "
-                    f"needs b = {cfg.b}, m = {cfg.m}"
-                )
-            if enc.n_max is not None and cfg.n > enc.n_max:
-                raise InvalidInputError(
-                    f"client {cid}'s update was encoded for sums of at most {enc.n_max} clients; "
-                    f"a session of n = {cfg.n} could wrap around 2^{cfg.b}"
-                )
+            check_codec(enc, cfg, name=f"client {cid}'s update")
             if enc.used:
                 raise UpdateReusedError(
                     f"client {cid}'s encoded update was already submitted to a session; "
@@ -286,9 +277,8 @@ class PlainAggregator:
 
 
 def check_codec_matches(codec: UpdateCodec, config: Any) -> None:
-    """Raise InvalidInputError unless the codec's b and length match the config."""
-    if codec.bits != config.b or codec.length != config.m:
-        raise InvalidInputError(
-            f"the codec encodes b = {codec.bits}, length {codec.length}; the config has "
-            f"b = {config.b}, m = {config.m}"
-        )
+    """Raise InvalidInputError unless the codec fits the config (b, length, n <= n_max).
+
+    Kept for existing callers; it is :func:`secagg.encoding.check_codec`.
+    """
+    check_codec(codec, config)

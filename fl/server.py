@@ -48,17 +48,23 @@ class Server:
     def apply_secure(self, view: ServerView) -> float | None:
         """Decode the secure sum, divide by the summed weight and step the model.
 
+        The sum is decoded as one over ``len(view.survivors)`` clients (U3),
+        which the codec refuses beyond its ``n_max``.
+
         Returns:
             The summed weight, or None when the session aborted (model unchanged).
 
         Raises:
-            InvalidInputError: If no codec was configured.
+            InvalidInputError: If no codec was configured, the codec does not
+                fit the session's config, or the sum cannot be decoded.
         """
         if self.codec is None:
             raise InvalidInputError("the secure path needs the server to know the codec")
         if view.sum is None:
             return None
-        mean, total_weight = self.codec.decode_mean(np.asarray(view.sum))
+        if view.config is not None:
+            self.codec.check_config(view.config)
+        mean, total_weight = self.codec.decode_mean(np.asarray(view.sum), len(view.survivors))
         self._params = self.strategy.server_step(self._params, mean)
         return total_weight
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from .exceptions import (
     AbortedError,
+    ClippingWarning,
     DecodingError,
     InvalidInputError,
     MalformedMessageError,
     NotEnoughSharesError,
     ProtocolViolationError,
     SecAggError,
+    SecAggWarning,
 )
 
 __version__ = "0.1.0"
@@ -57,4 +59,6 @@ __all__ = [
     "AbortedError",
     "NotEnoughSharesError",
     "DecodingError",
+    "SecAggWarning",
+    "ClippingWarning",
 ]

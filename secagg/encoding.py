@@ -1,48 +1,56 @@
-"""Real-valued model updates to and from the ring Z_{2^b}.
+"""Real-valued model updates to and from the ring Z_{2^b}: the update codec.
 
-Secure aggregation sums words modulo 2^b. A federated-learning update is a list
-of float arrays (a model's parameters). This module turns one into the other
-and back:
+:class:`UpdateCodec` turns a list of float arrays into one vector of words
+modulo 2^b and a ring sum of such vectors back into a weighted mean:
 
-1. **Flatten** the arrays into one float64 vector (:class:`Layout` remembers the
-   shapes and dtypes).
+1. **Flatten** the arrays (:class:`Layout`, in :mod:`secagg.updates`).
 2. **Clip** every coordinate to ``[-clip, clip]`` (or, for differential
    privacy, the whole vector to an L2 norm). Clipping is never silent: the
-   fraction of clipped coordinates is reported in the result.
-3. **Scale** by ``scale`` integer steps per real unit and **round
-   stochastically**: ``v`` becomes ``floor(v)`` or ``floor(v) + 1`` with the
-   probability that makes the expectation exactly ``v`` (unbiased).
-4. **Embed** the signed integers into Z_{2^b} (two's complement).
+   fraction is reported, and above :data:`CLIP_WARN_FRACTION` encoding warns
+   (:class:`~secagg.exceptions.ClippingWarning`).
+3. **Weight, scale and round stochastically** (unbiased), then **embed** in
+   Z_{2^b} by two's complement (primitives in :mod:`secagg.quantization`).
 
-After aggregation the sum is read back *centred*: a word ``w >= 2^(b-1)``
-stands for ``w - 2^b``. :func:`choose_bits` picks ``b`` so the sum of ``n``
-clipped, scaled, rounded values (plus any DP-noise headroom) always lies in
-``[-2^(b-1), 2^(b-1) - 1]``: the sum can never wrap, so decoding is exact.
+The codec encodes ``w * x`` *and* ``w`` in one vector, so one aggregation
+session yields ``sum w_k x_k`` and ``sum w_k`` over the same survivors. Its
+ring width b is chosen so that a sum of at most ``n_max`` encoded updates
+cannot wrap around 2^b; decoding therefore takes the number of summands
+(the survivor count |U3|) and refuses more than ``n_max``, and
+:func:`check_codec` checks a codec against a session config (b, length,
+n <= n_max) before any word is sent. Weights default to at most
+:data:`DEFAULT_MAX_WEIGHT` (2^16, room for sample counts).
 
-Weighted means (FedAvg): :class:`UpdateCodec` encodes ``w * x`` *and* ``w`` into
-one vector, so a single aggregation session yields both ``sum w_k x_k`` and
-``sum w_k`` over the same survivors; :meth:`UpdateCodec.decode_mean` divides.
-
-One update, one session: :class:`EncodedUpdate` hands out its words once
-(:meth:`EncodedUpdate.take`). Feeding the same encoded update to two sessions
-with different survivor sets would let the server difference the two sums and
-isolate it, so a retried round must re-encode (fresh rounding randomness and,
-with DP, fresh noise). The object refuses a second use.
-
-Randomness: stochastic rounding uses a numpy ``Generator`` seeded from 32 bytes
-of ``os.urandom`` per call unless the caller injects one (tests only).
+One update, one session: :class:`EncodedUpdate` hands out its words once;
+a retried round must re-encode. Stochastic rounding uses a numpy
+``Generator`` seeded from 32 bytes of ``os.urandom`` per call unless the
+caller injects one (tests only).
 """
 
 from __future__ import annotations
 
 import math
-import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
-from .exceptions import InvalidInputError
+from .exceptions import ClippingWarning, InvalidInputError
+from .quantization import (
+    MAX_EXACT_FLOAT,
+    _check_positive,
+    _ring_dtype,
+    bits_for_bound,
+    choose_bits,
+    clip_coordinates,
+    clip_l2,
+    csprng_generator,
+    from_ring_centred,
+    stochastic_round,
+    to_ring,
+)
+from .updates import EncodedUpdate, Layout, Quantized, UpdateReusedError
 
 __all__ = [
     "Layout",
@@ -50,6 +58,11 @@ __all__ = [
     "EncodedUpdate",
     "UpdateCodec",
     "UpdateReusedError",
+    "SessionShape",
+    "RingShape",
+    "check_codec",
+    "DEFAULT_MAX_WEIGHT",
+    "CLIP_WARN_FRACTION",
     "MAX_EXACT_FLOAT",
     "choose_bits",
     "bits_for_bound",
@@ -61,392 +74,91 @@ __all__ = [
     "csprng_generator",
 ]
 
-#: Largest scaled magnitude accepted: float64 represents every integer up to
-#: 2^53 exactly, so stochastic rounding is exact below this bound.
-MAX_EXACT_FLOAT = float(2**52)
+#: Largest client weight an :class:`UpdateCodec` accepts when ``max_weight`` is
+#: not given (outside the DP path): 2^16 = 65 536, so FedAvg weights that are
+#: local sample counts work untuned. It costs 16 bits of ring width over unit
+#: weights; pass the real largest weight (or 1 for a plain mean) to save them.
+DEFAULT_MAX_WEIGHT = float(2**16)
+
+#: :meth:`UpdateCodec.encode` warns (:class:`~secagg.exceptions.ClippingWarning`)
+#: when clipping changes more than this fraction of an update's coordinates.
+CLIP_WARN_FRACTION = 0.01
 
 
-class UpdateReusedError(InvalidInputError):
-    """An encoded update was submitted to a second aggregation session."""
+class SessionShape(Protocol):
+    """What :func:`check_codec` reads from a session config (``secagg.config.Config``).
 
-
-def csprng_generator() -> np.random.Generator:
-    """A numpy Generator seeded from 32 fresh bytes of the OS CSPRNG.
-
-    Returns:
-        A new ``np.random.Generator`` (PCG64) seeded from ``os.urandom(32)``.
+    Attributes:
+        n: Number of clients in the session.
+        b: Ring width in bits.
+        m: Vector length in words.
     """
-    return np.random.default_rng(int.from_bytes(os.urandom(32), "little"))
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def b(self) -> int: ...
+
+    @property
+    def m(self) -> int: ...
 
 
-def _ring_dtype(bits: int) -> np.dtype:
-    return np.dtype(np.uint32) if bits <= 32 else np.dtype(np.uint64)
+class RingShape(Protocol):
+    """What :func:`check_codec` reads from a codec or an encoded update.
+
+    Attributes:
+        bits: Ring width b of the words.
+        length: Number of words.
+        n_max: Most summands the ring width was chosen for (None: unknown).
+    """
+
+    @property
+    def bits(self) -> int: ...
+
+    @property
+    def length(self) -> int: ...
+
+    @property
+    def n_max(self) -> int | None: ...
 
 
-def _check_bits(bits: int) -> None:
-    if not isinstance(bits, (int, np.integer)) or isinstance(bits, bool) or not 1 <= bits <= 64:
-        raise InvalidInputError(f"bit width b must be an integer in 1..64, got {bits!r}")
+def check_codec(codec: RingShape, config: SessionShape, *, name: str = "the codec") -> None:
+    """Check that a codec (or an encoded update) fits a session config.
 
+    Three rules, each named in the error with both values: the ring width
+    ``codec.bits`` equals ``config.b``, the vector length ``codec.length``
+    equals ``config.m``, and the session's ``config.n`` clients do not exceed
+    the ``codec.n_max`` summands the ring width was chosen for (a sum over more
+    clients could wrap around 2^b and decode to a wrong value without error).
+    An ``n_max`` of None (unknown) skips the last rule.
 
-def _check_positive(name: str, value: float) -> float:
+    Args:
+        codec: An :class:`UpdateCodec` or :class:`EncodedUpdate`.
+        config: A ``secagg.config.Config`` or any object with ``n``, ``b``, ``m``.
+        name: How the message names ``codec`` (e.g. ``"client 3's update"``).
+
+    Raises:
+        InvalidInputError: On any mismatch; the message lists every broken rule.
+    """
     try:
-        v = float(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}") from exc
-    if not math.isfinite(v) or v <= 0:
-        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}")
-    return v
-
-
-def bits_for_bound(max_abs_sum: int) -> int:
-    """Least ring width b whose centred range holds every integer in ±max_abs_sum.
-
-    The centred range of Z_{2^b} is ``[-2^(b-1), 2^(b-1) - 1]``, so b is the
-    least integer with ``max_abs_sum <= 2^(b-1) - 1``.
-
-    Args:
-        max_abs_sum: Largest absolute value the (integer) sum can take.
-
-    Returns:
-        The bit width b (at least 2: one sign bit and one magnitude bit).
-
-    Raises:
-        InvalidInputError: If the bound is negative or needs more than 64 bits.
-    """
-    bound = int(max_abs_sum)
-    if bound < 0:
-        raise InvalidInputError(f"the sum bound must be non-negative, got {max_abs_sum!r}")
-    bits = max(2, (bound).bit_length() + 1)
-    if bits > 64:
+        n, b, m = int(config.n), int(config.b), int(config.m)
+    except (AttributeError, TypeError, ValueError) as exc:
         raise InvalidInputError(
-            f"a sum bounded by {bound} in absolute value needs {bits} bits, more than the "
-            "64 the ring supports; lower the scale, the clip bound or the number of clients"
+            f"a session config with integer n, b and m is needed, got {config!r}"
+        ) from exc
+    broken = []
+    if codec.bits != b:
+        broken.append(f"its ring width is b = {codec.bits} but the config's is b = {b}")
+    if codec.length != m:
+        broken.append(f"its vector length is {codec.length} but the config's is m = {m}")
+    if codec.n_max is not None and n > codec.n_max:
+        broken.append(
+            f"it was sized for sums of at most {codec.n_max} clients but the config has "
+            f"n = {n}, so the sum could wrap around 2^{codec.bits}"
         )
-    return bits
-
-
-def choose_bits(
-    clip: float,
-    scale: float,
-    n: int,
-    *,
-    max_weight: float = 1.0,
-    headroom: int = 0,
-) -> int:
-    """Ring width b so that a sum of n encoded values cannot wrap around.
-
-    Each summand is ``w * v * scale`` with ``|v| <= clip`` and ``0 <= w <=
-    max_weight``, stochastically rounded, so its magnitude is at most
-    ``M = ceil(max_weight * clip * scale)``. The sum of n of them, plus an
-    additive ``headroom`` (e.g. a tail bound on DP noise), is at most
-    ``n * M + headroom`` in absolute value; b is the least width whose centred
-    range holds that.
-
-    Args:
-        clip: Per-coordinate bound in real units (> 0).
-        scale: Integer steps per real unit (> 0).
-        n: Largest number of summands (clients), >= 1.
-        max_weight: Largest client weight (> 0).
-        headroom: Extra absolute bound added to the sum (>= 0).
-
-    Returns:
-        The bit width b, 2 <= b <= 64.
-
-    Raises:
-        InvalidInputError: On a non-positive parameter, a per-client bound
-            beyond 2^52 (float64 rounding would no longer be exact), or when
-            more than 64 bits are needed.
-    """
-    clip = _check_positive("clip", clip)
-    scale = _check_positive("scale", scale)
-    max_weight = _check_positive("max_weight", max_weight)
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise InvalidInputError(f"the number of summands n must be an integer >= 1, got {n!r}")
-    if int(headroom) < 0:
-        raise InvalidInputError(f"headroom must be non-negative, got {headroom!r}")
-    per_client = max_weight * clip * scale
-    if per_client > MAX_EXACT_FLOAT:
-        raise InvalidInputError(
-            f"max_weight * clip * scale = {per_client:.4g} exceeds 2^52: float64 cannot "
-            "round such values exactly; lower the scale"
-        )
-    return bits_for_bound(int(n) * math.ceil(per_client) + int(headroom))
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Shapes and dtypes of a list of arrays, to flatten them and restore them.
-
-    Attributes:
-        shapes: Shape of each array, in order.
-        dtypes: Floating dtype of each array, in order.
-    """
-
-    shapes: tuple[tuple[int, ...], ...]
-    dtypes: tuple[np.dtype, ...]
-
-    @classmethod
-    def of(cls, arrays: Sequence[np.ndarray]) -> Layout:
-        """Record the layout of ``arrays`` (floating dtypes only).
-
-        Raises:
-            InvalidInputError: If the list is empty or an array is not floating point.
-        """
-        if len(arrays) == 0:
-            raise InvalidInputError("an update must contain at least one array, got none")
-        shapes, dtypes = [], []
-        for i, a in enumerate(arrays):
-            a = np.asarray(a)
-            if not np.issubdtype(a.dtype, np.floating):
-                raise InvalidInputError(
-                    f"array {i} has dtype {a.dtype}; only floating-point arrays can be encoded"
-                )
-            shapes.append(tuple(int(s) for s in a.shape))
-            dtypes.append(a.dtype)
-        return cls(tuple(shapes), tuple(dtypes))
-
-    @property
-    def size(self) -> int:
-        """Total number of scalars over all arrays."""
-        return sum(math.prod(s) for s in self.shapes)
-
-    def flatten(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
-        """Concatenate ``arrays`` (which must match this layout) into one float64 vector.
-
-        Raises:
-            InvalidInputError: On a count, shape or dtype mismatch, or a NaN/infinite value.
-        """
-        if len(arrays) != len(self.shapes):
-            raise InvalidInputError(
-                f"expected {len(self.shapes)} arrays for this layout, got {len(arrays)}"
-            )
-        parts = []
-        for i, (a, shape, dtype) in enumerate(zip(arrays, self.shapes, self.dtypes, strict=True)):
-            a = np.asarray(a)
-            if tuple(a.shape) != shape or a.dtype != dtype:
-                raise InvalidInputError(
-                    f"array {i} has shape {a.shape} and dtype {a.dtype}; "
-                    f"the layout expects {shape} and {dtype}"
-                )
-            parts.append(a.astype(np.float64, copy=False).ravel())
-        vec = np.concatenate(parts) if parts else np.zeros(0)
-        if not np.all(np.isfinite(vec)):
-            bad = int(np.count_nonzero(~np.isfinite(vec)))
-            raise InvalidInputError(f"the update holds {bad} NaN or infinite values")
-        return vec
-
-    def unflatten(self, vec: np.ndarray) -> list[np.ndarray]:
-        """Split a flat vector back into arrays of this layout's shapes and dtypes.
-
-        Raises:
-            InvalidInputError: If the vector length differs from :attr:`size`.
-        """
-        vec = np.asarray(vec)
-        if vec.ndim != 1 or vec.size != self.size:
-            raise InvalidInputError(
-                f"a flat vector of length {self.size} is needed, got shape {vec.shape}"
-            )
-        out, pos = [], 0
-        for shape, dtype in zip(self.shapes, self.dtypes, strict=True):
-            size = math.prod(shape)
-            out.append(vec[pos : pos + size].reshape(shape).astype(dtype))
-            pos += size
-        return out
-
-
-def clip_coordinates(x: np.ndarray, clip: float) -> tuple[np.ndarray, float]:
-    """Clip each coordinate of ``x`` to ``[-clip, clip]``.
-
-    Returns:
-        ``(clipped vector, fraction of coordinates that were clipped)``.
-    """
-    clip = _check_positive("clip", clip)
-    x = np.asarray(x, dtype=np.float64)
-    over = np.abs(x) > clip
-    frac = float(np.count_nonzero(over)) / x.size if x.size else 0.0
-    return np.clip(x, -clip, clip), frac
-
-
-def clip_l2(x: np.ndarray, norm: float) -> tuple[np.ndarray, bool]:
-    """Scale ``x`` down to L2 norm ``norm`` if it is longer.
-
-    Returns:
-        ``(clipped vector, whether it was clipped)``.
-    """
-    norm = _check_positive("L2 clip norm", norm)
-    x = np.asarray(x, dtype=np.float64)
-    length = float(np.linalg.norm(x))
-    if length > norm:
-        return x * (norm / length), True
-    return x.copy(), False
-
-
-def stochastic_round(
-    v: np.ndarray,
-    rng: np.random.Generator | None = None,
-    *,
-    l2_bound: float | None = None,
-    max_tries: int = 1000,
-) -> np.ndarray:
-    """Unbiased randomised rounding of a float vector to int64.
-
-    ``v_i`` becomes ``floor(v_i) + 1`` with probability ``v_i - floor(v_i)`` and
-    ``floor(v_i)`` otherwise, so ``E[result] = v`` exactly.
-
-    With ``l2_bound`` this is the *conditional* randomised rounding of the
-    distributed-DP papers: rounding is redrawn until the rounded vector's L2
-    norm is at most ``l2_bound``, which then bounds the DP sensitivity.
-
-    Args:
-        v: Float vector, every entry finite with magnitude at most 2^52.
-        rng: Randomness (tests only); default a CSPRNG-seeded Generator.
-        l2_bound: Optional L2 norm the rounded vector must respect.
-        max_tries: Redraws allowed before giving up under ``l2_bound``.
-
-    Returns:
-        The rounded int64 vector.
-
-    Raises:
-        InvalidInputError: On a non-finite or too-large entry, or when no draw
-            within ``max_tries`` meets ``l2_bound`` (the bound is too tight).
-    """
-    v = np.asarray(v, dtype=np.float64)
-    if not np.all(np.isfinite(v)):
-        raise InvalidInputError("stochastic rounding needs finite values; got NaN or infinity")
-    if v.size and float(np.max(np.abs(v))) > MAX_EXACT_FLOAT:
-        raise InvalidInputError(
-            f"a scaled value of magnitude {float(np.max(np.abs(v))):.4g} exceeds 2^52 and "
-            "cannot be rounded exactly in float64; lower the scale"
-        )
-    gen = rng if rng is not None else csprng_generator()
-    lo = np.floor(v)
-    frac = v - lo
-    base = lo.astype(np.int64)
-    for _ in range(max_tries):
-        out = base + (gen.random(v.shape) < frac).astype(np.int64)
-        if l2_bound is None:
-            return out
-        if float(np.sqrt(np.sum(out.astype(np.float64) ** 2))) <= l2_bound:
-            return out
-    raise InvalidInputError(
-        f"conditional rounding found no draw with L2 norm <= {l2_bound} in {max_tries} tries; "
-        "the bound is too tight for this vector"
-    )
-
-
-def to_ring(values: np.ndarray, bits: int) -> np.ndarray:
-    """Embed signed integers into Z_{2^b} (two's complement), in the ring's dtype.
-
-    Raises:
-        InvalidInputError: If a value lies outside the centred range of b bits
-            (it would alias another value after wrapping).
-    """
-    _check_bits(bits)
-    vals = np.asarray(values, dtype=np.int64)
-    if bits < 64 and vals.size:
-        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-        vmin, vmax = int(vals.min()), int(vals.max())
-        if vmin < lo or vmax > hi:
-            raise InvalidInputError(
-                f"encoded values span [{vmin}, {vmax}], outside the {bits}-bit centred range "
-                f"[{lo}, {hi}]"
-            )
-    words = np.ascontiguousarray(vals).view(np.uint64)
-    if bits < 64:
-        words = words & np.uint64((1 << bits) - 1)
-    return words.astype(_ring_dtype(bits))
-
-
-def from_ring_centred(words: np.ndarray, bits: int) -> np.ndarray:
-    """Read words of Z_{2^b} as signed integers in ``[-2^(b-1), 2^(b-1) - 1]``.
-
-    Raises:
-        InvalidInputError: If the array is not an unsigned integer array or holds
-            a word >= 2^b.
-    """
-    _check_bits(bits)
-    w = np.asarray(words)
-    if w.dtype.kind != "u":
-        raise InvalidInputError(f"ring words must be unsigned integers, got dtype {w.dtype}")
-    w = w.astype(np.uint64)
-    if bits < 64 and w.size and int(w.max()) >= (1 << bits):
-        raise InvalidInputError(f"a word {int(w.max())} is not in Z_2^{bits}")
-    # Sign extension: move bit b-1 to bit 63, reinterpret, shift back arithmetically.
-    shift = np.uint64(64 - bits)
-    return np.ascontiguousarray(w << shift).view(np.int64) >> np.int64(64 - bits)
-
-
-@dataclass(frozen=True)
-class Quantized:
-    """A clipped, scaled, stochastically rounded vector (before ring embedding).
-
-    Attributes:
-        values: int64 vector.
-        clipped_fraction: Fraction of coordinates changed by clipping.
-        norm_clipped: Whether L2 clipping shortened the vector.
-    """
-
-    values: np.ndarray
-    clipped_fraction: float
-    norm_clipped: bool = False
-
-
-class EncodedUpdate:
-    """One client's update in Z_{2^b}, usable in exactly one aggregation session.
-
-    Attributes:
-        bits: Ring width b.
-        weight: The client weight encoded in the last slot.
-        clipped_fraction: Fraction of update coordinates that clipping changed.
-        norm_clipped: Whether L2 clipping (DP) shortened the update.
-        n_max: Largest number of summands the ring width was chosen for (None:
-            unknown); a session over more clients could wrap.
-    """
-
-    def __init__(
-        self,
-        words: np.ndarray,
-        bits: int,
-        weight: float,
-        clipped_fraction: float,
-        norm_clipped: bool = False,
-        n_max: int | None = None,
-    ) -> None:
-        self._words: np.ndarray | None = words
-        self.n_max = n_max
-        self.bits = bits
-        self.weight = weight
-        self.clipped_fraction = clipped_fraction
-        self.norm_clipped = norm_clipped
-        self.length = int(words.size)
-
-    @property
-    def used(self) -> bool:
-        """Whether :meth:`take` has already handed the words out."""
-        return self._words is None
-
-    def take(self) -> np.ndarray:
-        """Hand out the ring words for one aggregation session, then forget them.
-
-        Returns:
-            The words (dtype uint32 for b <= 32, else uint64).
-
-        Raises:
-            UpdateReusedError: On a second call. Two sums over different
-                survivor sets could isolate this update; a retried round must
-                encode a fresh update (new rounding randomness and DP noise).
-        """
-        if self._words is None:
-            raise UpdateReusedError(
-                "this encoded update was already submitted to an aggregation session; an "
-                "update goes into at most one session, so a retried round must re-encode it"
-            )
-        words, self._words = self._words, None
-        return words
-
-    def __repr__(self) -> str:  # never show the words themselves
-        state = "used" if self.used else "unused"
-        return f"EncodedUpdate(length={self.length}, bits={self.bits}, {state})"
+    if broken:
+        raise InvalidInputError(f"{name} does not fit the session: " + "; ".join(broken) + ".")
 
 
 NoiseFn = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -472,8 +184,11 @@ class UpdateCodec:
         clip: Per-coordinate bound in real units (also bounds coordinates
             after L2 clipping, since a coordinate never exceeds the norm).
         scale: Integer steps per real unit.
-        n_max: Largest number of summands (the session's n).
-        max_weight: Largest accepted weight.
+        n_max: Largest number of summands (the session's n); decoding refuses
+            a sum over more clients, which could have wrapped around 2^b.
+        max_weight: Largest accepted weight. Default (None):
+            :data:`DEFAULT_MAX_WEIGHT` (2^16, room for sample counts) outside
+            the DP path, 1 on it. Each doubling costs one bit of b.
         weight_scale: Integer steps per unit of weight.
         noise_bound: Largest absolute noise one client may add to one data slot
             (DP); ``n_max * noise_bound`` is reserved in every sum slot.
@@ -486,7 +201,7 @@ class UpdateCodec:
     clip: float
     scale: float
     n_max: int
-    max_weight: float = 1.0
+    max_weight: float | None = None
     weight_scale: float = 1.0
     noise_bound: int = 0
     l2_clip: float | None = None
@@ -495,6 +210,9 @@ class UpdateCodec:
 
     def __post_init__(self) -> None:
         _check_positive("weight_scale", self.weight_scale)
+        if self.max_weight is None:
+            default = DEFAULT_MAX_WEIGHT if self.l2_clip is None else 1.0
+            object.__setattr__(self, "max_weight", default)
         clip = self.clip if self.l2_clip is None else min(self.clip, self.l2_clip)
         if self.l2_clip is not None:
             _check_positive("l2_clip", self.l2_clip)
@@ -513,12 +231,17 @@ class UpdateCodec:
             clip,
             self.scale,
             self.n_max,
-            max_weight=self.max_weight,
+            max_weight=self._max_weight,
             headroom=int(self.n_max) * int(self.noise_bound),
         )
-        weight_bits = choose_bits(self.max_weight, self.weight_scale, self.n_max)
+        weight_bits = choose_bits(self._max_weight, self.weight_scale, self.n_max)
         bits = max(data_bits, weight_bits)
         object.__setattr__(self, "bits", bits)
+
+    @property
+    def _max_weight(self) -> float:
+        # __post_init__ replaced None by the default; this narrows the type.
+        return float(self.max_weight if self.max_weight is not None else DEFAULT_MAX_WEIGHT)
 
     @property
     def length(self) -> int:
@@ -564,9 +287,10 @@ class UpdateCodec:
             InvalidInputError: On a layout mismatch, a non-finite value or a bad weight.
         """
         w = float(weight)
-        if not math.isfinite(w) or w < 0 or w > self.max_weight:
+        if not math.isfinite(w) or w < 0 or w > self._max_weight:
             raise InvalidInputError(
-                f"a client weight must lie in [0, {self.max_weight}], got {weight!r}"
+                f"a client weight must lie in [0, max_weight = {self._max_weight:g}], got "
+                f"{weight!r}; build the codec with a larger max_weight (one bit of b per doubling)"
             )
         x = self.layout.flatten(update)
         gen = rng if rng is not None else csprng_generator()
@@ -599,9 +323,25 @@ class UpdateCodec:
 
         Raises:
             InvalidInputError: On bad input, or noise beyond :attr:`noise_bound`.
+
+        Warns:
+            ClippingWarning: When per-coordinate clipping changed more than
+                :data:`CLIP_WARN_FRACTION` of the coordinates (L2 clipping on
+                the DP path is the mechanism working as meant and is only
+                reported, in ``norm_clipped``).
         """
         gen = rng if rng is not None else csprng_generator()
         q = self.quantize(update, weight, gen)
+        if q.clipped_fraction > CLIP_WARN_FRACTION:
+            warnings.warn(
+                f"clipping to [-{self.clip:g}, {self.clip:g}] changed "
+                f"{100 * q.clipped_fraction:.2f} % of the update's {self.layout.size} "
+                f"coordinates, more than the {100 * CLIP_WARN_FRACTION:g} % encode accepts "
+                "quietly; the decoded mean is pulled towards zero there (raise clip, or "
+                "check the update's units)",
+                ClippingWarning,
+                stacklevel=2,
+            )
         data = q.values
         if noise is not None:
             extra = np.asarray(noise(data, gen))
@@ -627,12 +367,40 @@ class UpdateCodec:
             int(self.n_max),
         )
 
-    def decode_sum(self, words: np.ndarray) -> tuple[np.ndarray, float]:
+    def _check_summands(self, summands: int) -> int:
+        if not isinstance(summands, (int, np.integer)) or isinstance(summands, bool):
+            raise InvalidInputError(
+                "summands must be the number of clients whose updates are in the sum "
+                f"(an integer), got {summands!r}"
+            )
+        if summands < 1:
+            raise InvalidInputError(f"a sum needs at least one summand, got summands = {summands}")
+        if summands > self.n_max:
+            raise InvalidInputError(
+                f"the sum is over {summands} clients but the codec's ring width b = {self.bits} "
+                f"was chosen for at most n_max = {self.n_max}; such a sum may have wrapped "
+                "around 2^b and cannot be decoded (build the codec with n_max = the session's n)"
+            )
+        return int(summands)
+
+    def decode_sum(self, words: np.ndarray, summands: int) -> tuple[np.ndarray, float]:
         """Decode a ring sum into ``(sum of w*x as a flat float64 vector, sum of w)``.
 
+        Args:
+            words: The sum, modulo 2^b, of ``summands`` outputs of :meth:`encode`.
+            summands: How many clients' updates the sum holds (the survivor
+                count |U3|), at most :attr:`n_max`.
+
+        Returns:
+            The summed weighted update (flat, real units) and the summed weight.
+
         Raises:
-            InvalidInputError: On a wrong length or dtype.
+            InvalidInputError: On a wrong length or dtype, a word >= 2^b, a
+                ``summands`` outside ``1..n_max``, or a sum larger than
+                ``summands`` encoded updates can produce (it was not made by
+                this codec from that many clients).
         """
+        n = self._check_summands(summands)
         w = np.asarray(words)
         if w.ndim != 1 or w.size != self.length:
             raise InvalidInputError(
@@ -642,23 +410,57 @@ class UpdateCodec:
             raise InvalidInputError(
                 f"summed words must have dtype {self.dtype} for b = {self.bits}, got {w.dtype}"
             )
+        if self.bits < 64 and int(w.max()) >= 1 << self.bits:
+            raise InvalidInputError(
+                f"the sum holds the word {int(w.max())}, which is not in Z_2^{self.bits}: it was "
+                f"summed in a wider ring than the codec's b = {self.bits} (check_codec compares "
+                "a codec with the session config)"
+            )
         ints = from_ring_centred(w, self.bits)
+        # Per client, a data slot is at most ceil(max_weight * clip * scale) plus
+        # its noise, and the weight slot lies in [0, ceil(max_weight * weight_scale)].
+        # One step of slack per client covers float rounding at the clip edge.
+        clip = self.clip if self.l2_clip is None else min(self.clip, self.l2_clip)
+        data_cap = n * (math.ceil(self._max_weight * clip * self.scale) + self.noise_bound + 1)
+        weight_cap = n * (math.ceil(self._max_weight * self.weight_scale) + 1)
+        peak = int(np.max(np.abs(ints[:-1]))) if ints.size > 1 else 0
+        if peak > data_cap or not 0 <= int(ints[-1]) <= weight_cap:
+            raise InvalidInputError(
+                f"the decoded sum (largest data slot {peak}, weight slot {int(ints[-1])}) is "
+                f"beyond what {n} updates of this codec can add up to (data within "
+                f"±{data_cap}, weight within [0, {weight_cap}]); it holds more clients than "
+                "summands says, or was not encoded with this codec"
+            )
         total_weight = float(ints[-1]) / self.weight_scale
         return ints[:-1].astype(np.float64) / self.scale, total_weight
 
-    def decode_mean(self, words: np.ndarray) -> tuple[list[np.ndarray], float]:
+    def decode_mean(self, words: np.ndarray, summands: int) -> tuple[list[np.ndarray], float]:
         """Decode a ring sum into the weighted mean update and the total weight.
+
+        Args:
+            words: The sum, modulo 2^b, of ``summands`` outputs of :meth:`encode`.
+            summands: How many clients' updates the sum holds (|U3|), at most
+                :attr:`n_max`.
 
         Returns:
             ``(arrays in the layout's shapes and dtypes, sum of weights)``.
 
         Raises:
             InvalidInputError: If the summed weight is not positive (no survivor
-                contributed weight), or on a wrong length or dtype.
+                contributed weight), or as :meth:`decode_sum` does.
         """
-        total, weight = self.decode_sum(words)
+        total, weight = self.decode_sum(words, summands)
         if weight <= 0:
             raise InvalidInputError(
                 f"the summed weight is {weight}; a mean needs a positive total weight"
             )
         return self.layout.unflatten(total / weight), weight
+
+    def check_config(self, config: SessionShape) -> None:
+        """Check this codec against a session config (:func:`check_codec`).
+
+        Raises:
+            InvalidInputError: If b, the vector length or n does not fit; the
+                message names each mismatch and both values.
+        """
+        check_codec(self, config)

@@ -1,6 +1,8 @@
 """The package's exception hierarchy: one root, a few specific kinds.
 
 Every message is a sentence naming the broken rule and the values involved.
+Warnings (:class:`SecAggWarning` and its subclasses) flag a result that is
+valid but probably not what the caller meant; filter them by category.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ __all__ = [
     "DecodingError",
     "CoreError",
     "StaleBuildError",
+    "SecAggWarning",
+    "ClippingWarning",
 ]
 
 
@@ -56,3 +60,11 @@ class CoreError(SecAggError):
 
 class StaleBuildError(SecAggError, ImportError):
     """The compiled module does not match the C sources next to it (rebuild needed)."""
+
+
+class SecAggWarning(UserWarning):
+    """Root of every warning this package emits on purpose."""
+
+
+class ClippingWarning(SecAggWarning):
+    """Clipping changed more of an update than ``secagg.encoding.CLIP_WARN_FRACTION``."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -22,7 +25,7 @@ from secagg.encoding import (
     stochastic_round,
     to_ring,
 )
-from secagg.exceptions import InvalidInputError
+from secagg.exceptions import ClippingWarning, InvalidInputError
 
 
 def ring_sum(vectors: list[np.ndarray], bits: int) -> np.ndarray:
@@ -33,6 +36,14 @@ def ring_sum(vectors: list[np.ndarray], bits: int) -> np.ndarray:
             total[i] = (total[i] + int(w)) % (1 << bits)
     dtype = np.uint32 if bits <= 32 else np.uint64
     return np.array(total, dtype=dtype)
+
+
+@contextlib.contextmanager
+def no_clipping_warning() -> Iterator[None]:
+    """Turn any ClippingWarning inside the block into a failure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ClippingWarning)
+        yield
 
 
 shapes = st.lists(hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), min_size=1, max_size=4)
@@ -62,7 +73,7 @@ def test_weighted_mean_round_trip(shapes, data, n, scale):
     rng = np.random.default_rng(1)
     encoded = [codec.encode(u, w, rng) for u, w in zip(updates, weights, strict=True)]
     words = ring_sum([e.take() for e in encoded], codec.bits)
-    mean, total_w = codec.decode_mean(words)
+    mean, total_w = codec.decode_mean(words, n)
     assert total_w == sum(weights)
     expected = sum(w * layout.flatten(u) for u, w in zip(updates, weights, strict=True)) / sum(
         weights
@@ -145,9 +156,10 @@ def test_clipping_is_reported():
     """Clipped coordinates are counted in the encoded update, never silently dropped."""
     layout = Layout.of([np.zeros(4)])
     codec = UpdateCodec(layout, clip=1.0, scale=16.0, n_max=1)
-    enc = codec.encode([np.array([0.5, 2.0, -3.0, 1.0])], 1.0, np.random.default_rng(0))
+    with pytest.warns(ClippingWarning):
+        enc = codec.encode([np.array([0.5, 2.0, -3.0, 1.0])], 1.0, np.random.default_rng(0))
     assert enc.clipped_fraction == 0.5
-    mean, _ = codec.decode_mean(enc.take())
+    mean, _ = codec.decode_mean(enc.take(), 1)
     assert mean[0].tolist() == [0.5, 1.0, -1.0, 1.0]
 
 
@@ -222,11 +234,11 @@ def test_decode_refuses_wrong_length_and_zero_weight():
     layout = Layout.of([np.zeros(3)])
     codec = UpdateCodec(layout, clip=1.0, scale=8.0, n_max=2)
     with pytest.raises(InvalidInputError, match="length 4"):
-        codec.decode_mean(np.zeros(3, dtype=codec.dtype))
+        codec.decode_mean(np.zeros(3, dtype=codec.dtype), 2)
     with pytest.raises(InvalidInputError, match="dtype"):
-        codec.decode_mean(np.zeros(4, dtype=np.uint64 if codec.bits <= 32 else np.uint32))
+        codec.decode_mean(np.zeros(4, dtype=np.uint64 if codec.bits <= 32 else np.uint32), 2)
     with pytest.raises(InvalidInputError, match="positive total weight"):
-        codec.decode_mean(np.zeros(4, dtype=codec.dtype))
+        codec.decode_mean(np.zeros(4, dtype=codec.dtype), 2)
 
 
 def test_noise_must_fit_its_bound():
@@ -234,7 +246,7 @@ def test_noise_must_fit_its_bound():
     layout = Layout.of([np.zeros(3)])
     codec = UpdateCodec(layout, clip=1.0, scale=8.0, n_max=2, l2_clip=1.0, noise_bound=10)
     ok = codec.encode([np.zeros(3)], noise=lambda d, g: np.full(d.shape, 10, dtype=np.int64))
-    total, w = codec.decode_sum(ok.take())
+    total, w = codec.decode_sum(ok.take(), 1)
     assert w == 1.0 and np.all(np.abs(total - 10 / 8) <= 1 / 8 + 1e-12)
     with pytest.raises(InvalidInputError, match="noise_bound"):
         codec.encode([np.zeros(3)], noise=lambda d, g: np.full(d.shape, 11, dtype=np.int64))
@@ -256,8 +268,167 @@ def test_float16_and_scalar_arrays_keep_their_dtype_and_shape():
     update = [np.array(0.5, dtype=np.float16), np.full((2, 3), -0.25, dtype=np.float16)]
     layout = Layout.of(update)
     codec = UpdateCodec(layout, clip=1.0, scale=1024.0, n_max=1)
-    mean, w = codec.decode_mean(codec.encode(update, 1.0).take())
+    mean, w = codec.decode_mean(codec.encode(update, 1.0).take(), 1)
     assert w == 1.0
     assert [m.dtype for m in mean] == [np.dtype(np.float16)] * 2
     assert mean[0].shape == () and mean[1].shape == (2, 3)
     assert float(mean[0]) == 0.5 and np.all(mean[1] == np.float16(-0.25))
+
+
+# ---------------------------------------------------------------- sums over n_max, configs
+
+
+def test_sum_over_more_clients_than_n_max_is_refused():
+    """Eight updates of 0.9 summed in a ring sized for n_max = 2 wrap to a mean of
+    about -0.1; decoding that sum is refused, whether the caller says 8 summands
+    or claims only 2."""
+    layout = Layout.of([np.zeros(1)])
+    codec = UpdateCodec(layout, clip=1.0, scale=2.0**10, n_max=2, max_weight=1)
+    rng = np.random.default_rng(7)
+    words = ring_sum([codec.encode([np.full(1, 0.9)], 1.0, rng).take() for _ in range(8)], 13)
+    assert codec.bits == 13
+    # What a decoder without the check returns: the sum wrapped around 2^13.
+    wrapped = from_ring_centred(words, codec.bits)[0] / codec.scale / 8
+    assert -0.11 < wrapped < -0.09
+    with pytest.raises(InvalidInputError, match="over 8 clients.*n_max = 2"):
+        codec.decode_mean(words, 8)
+    with pytest.raises(InvalidInputError, match="beyond what 2 updates"):
+        codec.decode_mean(words, 2)
+    for bad in (0, -1, True, 2.0):
+        with pytest.raises(InvalidInputError, match="summand"):
+            codec.decode_sum(words, bad)
+
+
+@given(
+    n_max=st.integers(1, 6),
+    data=st.data(),
+    scale=st.sampled_from([3.0, 2.0**8, 1000.0]),
+    dp=st.booleans(),
+)
+@settings(max_examples=60)
+def test_extreme_sums_within_n_max_decode_exactly(n_max, data, scale, dp):
+    """The decoder's range check never refuses a genuine sum: any 1..n_max updates
+    at the clip bound with the largest weight (or, on the DP path, the largest
+    noise) decode to the reference sum computed in Python integers."""
+    summands = data.draw(st.integers(1, n_max))
+    layout = Layout.of([np.zeros(5)])
+    if dp:
+        codec = UpdateCodec(layout, 2.0, scale, n_max, l2_clip=1.0, noise_bound=7)
+    else:
+        codec = UpdateCodec(layout, 2.0, scale, n_max, max_weight=37)
+    rng = np.random.default_rng(summands)
+    ints, encoded = [], []
+    for _ in range(summands):
+        signs = np.array(data.draw(st.lists(st.sampled_from([-5.0, 5.0]), min_size=5, max_size=5)))
+        noise = None
+        if dp:
+            e = np.array(data.draw(st.lists(st.sampled_from([-7, 7]), min_size=5, max_size=5)))
+            noise = lambda d, g, e=e: e  # noqa: E731
+        with pytest.warns(ClippingWarning) if not dp else no_clipping_warning():
+            enc = codec.encode([signs], 1.0 if dp else 37.0, rng, noise)
+        words = enc.take()
+        ints.append(from_ring_centred(words, codec.bits))
+        encoded.append(words)
+    total, weight = codec.decode_sum(ring_sum(encoded, codec.bits), summands)
+    reference = sum(int_vec.astype(object) for int_vec in ints)
+    assert total.tolist() == [int(v) / scale for v in reference[:-1]]
+    assert weight == int(reference[-1])
+
+
+def test_check_codec_names_each_mismatch():
+    """check_codec / UpdateCodec.check_config accept a fitting Config and name the
+    ring width, the length and the client count of a mismatched one with both
+    values; a sum from a wider ring points to the check."""
+    from secagg.config import Config
+    from secagg.encoding import check_codec
+
+    layout = Layout.of([np.zeros(3)])
+    codec = UpdateCodec(layout, clip=1.0, scale=2.0**10, n_max=4, max_weight=1)
+    b, m = codec.bits, codec.length
+    codec.check_config(Config(n=4, t=3, n_min=3, k=3, b=b, m=m))
+    check_codec(codec, Config(n=3, t=2, n_min=2, k=2, b=b, m=m))
+    with pytest.raises(
+        InvalidInputError, match=rf"ring width is b = {b} but the config's is b = 21"
+    ):
+        codec.check_config(Config(n=4, t=3, n_min=3, k=3, b=21, m=m))
+    with pytest.raises(InvalidInputError, match=r"vector length is 4 but the config's is m = 5"):
+        codec.check_config(Config(n=4, t=3, n_min=3, k=3, b=b, m=5))
+    with pytest.raises(InvalidInputError, match=r"at most 4 clients but the config has n = 6"):
+        codec.check_config(Config(n=6, t=4, n_min=4, k=5, b=b, m=m))
+    with pytest.raises(InvalidInputError, match="b = .*; its vector length .*; it was sized"):
+        codec.check_config(Config(n=6, t=4, n_min=4, k=5, b=21, m=5))
+    with pytest.raises(InvalidInputError, match="integer n, b and m"):
+        codec.check_config(object())  # type: ignore[arg-type]
+    wide = np.array([16305356, 0, 0, 1], dtype=codec.dtype)
+    with pytest.raises(
+        InvalidInputError, match=rf"wider ring than the codec's b = {b}.*check_codec"
+    ):
+        codec.decode_sum(wide, 1)
+
+
+def test_sample_count_weights_work_with_default_max_weight():
+    """Without max_weight, weights up to 2^16 (sample counts such as 1500) encode
+    and decode to the weighted mean; the DP path keeps unit weights."""
+    from secagg.encoding import DEFAULT_MAX_WEIGHT
+
+    layout = Layout.of([np.zeros(2)])
+    codec = UpdateCodec(layout, clip=1.0, scale=2.0**10, n_max=3)
+    assert codec.max_weight == DEFAULT_MAX_WEIGHT == 2**16
+    weights = [1500, 250, 2**16]
+    xs = [np.array([0.5, -0.25]), np.array([1.0, 0.0]), np.array([-0.125, 0.75])]
+    rng = np.random.default_rng(11)
+    encoded = [codec.encode([x], w, rng).take() for x, w in zip(xs, weights, strict=True)]
+    words = ring_sum(encoded, codec.bits)
+    mean, total = codec.decode_mean(words, 3)
+    expected = sum(w * x for w, x in zip(weights, xs, strict=True)) / sum(weights)
+    assert total == sum(weights)
+    assert np.all(np.abs(mean[0] - expected) <= 3 / 2.0**10 / sum(weights) + 1e-12)
+    with pytest.raises(InvalidInputError, match="max_weight = 65536"):
+        codec.encode([xs[0]], 2**16 + 1)
+    assert UpdateCodec(layout, 1.0, 8.0, 2, l2_clip=1.0).max_weight == 1.0
+
+
+def test_clipping_warns_above_the_threshold_only():
+    """encode issues a ClippingWarning (a SecAggWarning naming fraction and clip) when
+    more than CLIP_WARN_FRACTION = 1 % of coordinates are clipped, none at exactly
+    1 %, and none for L2 clipping on the DP path."""
+    import secagg
+    from secagg.encoding import CLIP_WARN_FRACTION
+
+    assert CLIP_WARN_FRACTION == 0.01
+    assert issubclass(ClippingWarning, secagg.SecAggWarning)
+    assert issubclass(secagg.SecAggWarning, UserWarning)
+    assert secagg.ClippingWarning is ClippingWarning
+    layout = Layout.of([np.zeros(200)])
+    codec = UpdateCodec(layout, clip=0.5, scale=64.0, n_max=1, max_weight=1)
+    at_threshold = np.zeros(200)
+    at_threshold[:2] = 3.0
+    with no_clipping_warning():
+        assert codec.encode([at_threshold]).clipped_fraction == 0.01
+    above = at_threshold.copy()
+    above[2] = -3.0
+    message = r"\[-0\.5, 0\.5\] changed 1\.50 % of the update's 200"
+    with pytest.warns(ClippingWarning, match=message):
+        codec.encode([above])
+    dp = UpdateCodec(layout, 0.5, 64.0, 1, l2_clip=0.5)
+    with no_clipping_warning():
+        assert dp.encode([np.full(200, 0.4)]).norm_clipped
+
+
+def test_api_doc_encoding_example_runs():
+    """The encoding block of docs/api.md runs as written: sample-count weights with the
+    default max_weight, one dropout, and a mean decoded over the survivors."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    section = doc.split("## Float model updates", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "docs/api.md", "exec"), namespace)
+    result, samples, updates = namespace["result"], namespace["samples"], namespace["updates"]
+    assert result.survivors == frozenset({1, 2, 3, 5}) and namespace["codec"].bits == 30
+    assert namespace["total_weight"] == sum(samples[u] for u in result.survivors)
+    for i, got in enumerate(namespace["mean"]):
+        expected = sum(samples[u] * updates[u][i] for u in result.survivors)
+        expected = expected / namespace["total_weight"]
+        assert np.all(np.abs(got - expected) <= 4 / 2.0**10 / namespace["total_weight"] + 1e-12)

@@ -155,7 +155,7 @@ def test_encoded_updates_are_consumed_by_a_session():
     agg = SecureAggregator(cfg)
     enc = {i: codec.encode([np.full(4, 0.25 * i)], 1.0) for i in (1, 2, 3)}
     view = agg.aggregate(enc)
-    mean, w = codec.decode_mean(view.sum)
+    mean, w = codec.decode_mean(view.sum, len(view.survivors))
     assert w == 3 and np.allclose(mean[0], 0.5, atol=3 / 256)
     with pytest.raises(UpdateReusedError):
         agg.aggregate(enc)
@@ -168,7 +168,7 @@ def test_aggregator_checks_ids_and_widths():
     agg = SecureAggregator(build_config(3, codec.bits, codec.length, k=2))
     with pytest.raises(InvalidInputError, match="exactly the clients"):
         agg.aggregate({1: codec.encode([np.zeros(4)])})
-    other = UpdateCodec(layout, 1.0, 2.0**40, 3)
+    other = UpdateCodec(layout, 1.0, 2.0**40, 3, max_weight=1)
     with pytest.raises(InvalidInputError, match="b ="):
         agg.aggregate({i: other.encode([np.zeros(4)]) for i in (1, 2, 3)})
     with pytest.raises(InvalidInputError, match="dropout entry"):
@@ -286,6 +286,40 @@ def test_session_larger_than_the_codec_is_refused():
         agg.aggregate({i: small.encode([np.zeros(4)]) for i in (1, 2, 3, 4)})
 
 
+def test_server_decodes_over_the_survivors_within_n_max():
+    """apply_secure decodes the sum as one over |U3| clients: a view whose survivors
+    outnumber the codec's n_max, or whose config does not fit the codec, is refused
+    and leaves the model unchanged."""
+    layout = Layout.of([np.zeros(2)])
+    codec = UpdateCodec(layout, 1.0, 16.0, 3, max_weight=1)
+    agg = SecureAggregator(build_config(3, codec.bits, codec.length, k=2))
+    view = agg.aggregate({i: codec.encode([np.full(2, 0.5)]) for i in (1, 2, 3)})
+    srv = Server([np.zeros(2)], Strategy(), codec)
+    too_many = replace(view, survivors=frozenset({1, 2, 3, 4}), config=None)
+    with pytest.raises(InvalidInputError, match="over 4 clients.*n_max = 3"):
+        srv.apply_secure(too_many)
+    bigger = build_config(4, codec.bits, codec.length, k=3)
+    with pytest.raises(InvalidInputError, match="at most 3 clients but the config has n = 4"):
+        srv.apply_secure(replace(view, config=bigger))
+    assert np.array_equal(srv.params[0], np.zeros(2))
+    assert srv.apply_secure(view) == 3.0
+
+
+def test_demo_run_warns_about_clipping_once():
+    """A run whose updates are clipped heavily issues one ClippingWarning in all
+    (not one per client per round) and still reports the fraction per round."""
+    import warnings
+
+    from secagg.exceptions import ClippingWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = run_federated(replace(SMALL, rounds=2, dropout=0.0, clip=1e-4))
+    clipping = [w for w in caught if issubclass(w.category, ClippingWarning)]
+    assert len(clipping) == 1 and "12 encoded updates over 2 rounds" in str(clipping[0].message)
+    assert all(r.clipped_fraction > 0.5 for r in run.records)
+
+
 def test_distributed_noise_survives_the_secure_sum():
     """Five clients encode zero updates with their Skellam noise shares; the decoded
     secure sum has variance 5 x the per-client variance (2000 coordinates: relative
@@ -300,7 +334,7 @@ def test_distributed_noise_survives_the_secure_sum():
     codec = replace(base, noise_bound=mech.noise_bound(5))
     agg = SecureAggregator(build_config(5, codec.bits, codec.length, k=4))
     enc = {u: codec.encode([np.zeros(d)], 1.0, noise=mech.noise_fn()) for u in range(1, 6)}
-    total, weight = codec.decode_sum(agg.aggregate(enc).sum)
+    total, weight = codec.decode_sum(agg.aggregate(enc).sum, 5)
     ints = np.rint(total * codec.scale)
     assert weight == 5
     assert abs(ints.var() / (5 * mech.per_client_variance) - 1) < 0.16

@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=None, help="neighbours per client (default: planner)")
     p.add_argument("--t", type=int, default=None, help="Shamir threshold (default: planner/rule)")
     p.add_argument(
+        "--corrupt",
+        type=float,
+        default=0.0,
+        help="fraction of a session's clients assumed to collude with the server (default 0)",
+    )
+    p.add_argument(
         "--dp",
         choices=["none", "local", "distributed"],
         default="none",
@@ -154,6 +160,7 @@ def _config(args: argparse.Namespace) -> FLConfig:
         mode=args.mode,
         k=args.k,
         t=args.t,
+        corrupt=args.corrupt,
         dp=args.dp,
         dp_kind=args.dp_kind,
         dp_epsilon=dp_eps,
@@ -248,6 +255,17 @@ def _audit(run: RunResult, out: TextIO) -> None:
         )
 
 
+def _epsilon_note(run: RunResult) -> str:
+    """ε at the δ asked for, and the δ of the whole guarantee beside it."""
+    assert run.dp is not None
+    if run.epsilon is None:
+        return "no round released, nothing charged"
+    return (
+        f"epsilon {run.epsilon:.3f} at delta {run.dp.delta:g}, i.e. "
+        f"({run.epsilon:.3f}, {run.dp.delta_total:.10g})-DP"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; returns the process exit code."""
     args = build_parser().parse_args(argv)
@@ -273,8 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"\nsession config: n={sc.n} k={sc.k} t={sc.t} c={sc.c} n_min={sc.n_min} "
             f"b={sc.b} m={sc.m} ({'complete' if sc.k == sc.n - 1 else 'sparse'} graph)\n"
         )
-        if secure.dp_description:
-            out.write(f"DP: {secure.dp_description}; epsilon {secure.epsilon:.3f}\n")
+        if secure.dp is not None:
+            out.write(f"DP: {secure.dp.description}; {_epsilon_note(secure)}\n")
         out.write("\nSecure aggregation, per round\n")
         _table(secure, out)
         aborted = sum(1 for r in secure.records if r.aborted)
@@ -330,14 +348,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if dp_run is not None:
             out.write(
                 f"  secure + DP ({dp_run.config.rounds} rounds; {dp_run.dp_description}): test "
-                f"accuracy {dp_run.final_accuracy:.3f}, epsilon {dp_run.epsilon:.3f} at delta "
-                f"{dp_run.config.dp_delta:g}, {dp_run.wall_time:.1f}s\n"
+                f"accuracy {dp_run.final_accuracy:.3f}, {_epsilon_note(dp_run)}, "
+                f"{dp_run.wall_time:.1f}s\n"
             )
         if local_run is not None:
             out.write(
                 f"  secure + local DP baseline ({local_run.dp_description}): test accuracy "
-                f"{local_run.final_accuracy:.3f}, epsilon {local_run.epsilon:.3f} at delta "
-                f"{local_run.config.dp_delta:g}, {local_run.wall_time:.1f}s\n"
+                f"{local_run.final_accuracy:.3f}, {_epsilon_note(local_run)}, "
+                f"{local_run.wall_time:.1f}s\n"
             )
         from .plots import plot_accuracy, plot_round_time
 

@@ -10,9 +10,12 @@ Roles are kept apart in code:
 
 Randomness: the data partition, client sampling, the dropout schedule and
 local SGD shuffling come from numpy generators seeded by ``seed`` (public
-simulation choices, reproducible so secure and plain runs can be compared);
-every secret, stochastic-rounding bit and DP noise sample comes from the OS
-CSPRNG (inside secagg.encoding, secagg.dp and the protocol).
+simulation choices, reproducible so secure and plain runs can be compared).
+Every secret comes from the OS CSPRNG (inside the protocol). Stochastic
+rounding bits and DP noise come from a numpy Generator (PCG64) seeded with 32
+fresh bytes of the OS CSPRNG for each encoded update, the exact discrete
+Gaussian's largest uniform integers from ``secrets.randbelow`` (secagg.encoding,
+secagg.dp; docs/dp.md says why per-use seeding is acceptable for noise).
 """
 
 from __future__ import annotations
@@ -23,16 +26,18 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from secagg.dp import DistributedDP, LocalDP, PrivacyAccountant
 from secagg.encoding import CLIP_WARN_FRACTION, EncodedUpdate, Layout, UpdateCodec
 from secagg.exceptions import ClippingWarning, InvalidInputError
+from secagg.planner import count_of
 
 from .data import ClientData, Dataset, load_digits, make_clients, make_synthetic, train_test_split
 from .models import Model, Params, make_model
+from .privacy import DPSetup, dp_setup
 from .secure import DROPOUT_ROUNDS, PlainAggregator, SecureAggregator, ServerView, build_config
 from .server import Server
 from .training import (
@@ -84,8 +89,10 @@ class FLConfig:
         dp_epsilon: Target ε over all rounds (distributed) or per round (local).
         dp_noise_multiplier: Distributed noise multiplier z (if no ε target).
         dp_clip: L2 clip of a client update under DP (real units).
-        dp_delta: δ at which ε is reported.
-        dp_colluders: Clients assumed to reveal their noise (None: config c).
+        dp_delta: δ at which ε is reported (the run's guarantee is at
+            ``RunResult.dp.delta_total``, which adds any graph failure).
+        dp_colluders: Clients assumed to reveal their noise (None: the
+            session's corrupt count C = floor(corrupt · session size); never fewer).
         personalise_steps: Local fine-tuning steps for personalised accuracy.
         seed: Seed of the public simulation randomness.
     """
@@ -161,6 +168,13 @@ class FLConfig:
                 raise InvalidInputError(
                     "distributed DP needs exactly one of dp_epsilon (target over all rounds) "
                     "and dp_noise_multiplier"
+                )
+            corrupt = count_of(self.corrupt, self.session_size)
+            if self.dp_colluders is not None and self.dp_colluders < corrupt:
+                raise InvalidInputError(
+                    f"dp_colluders must be at least the session's corrupt clients C = "
+                    f"floor({self.corrupt} x {self.session_size}) = {corrupt} (PROTOCOL.md "
+                    f"§11), got {self.dp_colluders}"
                 )
         make_strategy(self.strategy, self.prox_mu)  # validates the name and mu
 
@@ -326,7 +340,11 @@ class Audit:
 
 @dataclass
 class RunResult:
-    """A whole federated run."""
+    """A whole federated run.
+
+    Under DP, ``epsilon`` is at ``config.dp_delta`` and the run is
+    (epsilon, ``dp.delta_total``)-DP.
+    """
 
     config: FLConfig
     secure: bool
@@ -340,6 +358,7 @@ class RunResult:
     dp_description: str | None = None
     session_config: Any = None
     wall_time: float = 0.0
+    dp: DPSetup | None = None
 
     @property
     def survivor_schedule(self) -> list[frozenset[int] | None]:
@@ -413,6 +432,7 @@ def run_federated(
     aggregator: SecureAggregator | None = None
     colluders = 0
     dp_desc = None
+    dps: DPSetup | None = None
     if secure:
         if cfg.dp == "none":
             codec = UpdateCodec(layout, cfg.clip, cfg.scale, m_session, max_weight=max_n)
@@ -440,51 +460,10 @@ def run_federated(
                 corrupt=cfg.corrupt,
                 registry_digest=first_digest,
             )
-            colluders = probe.c if cfg.dp_colluders is None else cfg.dp_colluders
-            n_min = max(probe.t, m_session - math.floor(cfg.planner_dropout * m_session))
-            # PROTOCOL.md §11: semi_honest releases need n_min survivors, so noise is
-            # calibrated to n_min - colluders; an active server may pick U3 with only
-            # t - c honest clients guaranteed, so there the floor is t (minus colluders).
-            floor = n_min if cfg.mode == "semi_honest" else probe.t
             dp_scale = 2.0**12 / cfg.dp_clip
             base = UpdateCodec(layout, cfg.dp_clip, dp_scale, m_session, l2_clip=cfg.dp_clip)
-            l2 = float(base.rounded_l2_bound or 0.0)
-            if cfg.dp == "distributed":
-                kind: Literal["skellam", "gaussian"] = (
-                    "gaussian" if cfg.dp_kind == "gaussian" else "skellam"
-                )
-                if cfg.dp_epsilon is not None:
-                    dp_obj = DistributedDP.calibrate(
-                        cfg.dp_epsilon,
-                        cfg.dp_delta,
-                        cfg.rounds,
-                        kind=kind,
-                        l2_sensitivity=l2,
-                        dim=layout.size,
-                        n_min=floor,
-                        colluders=colluders,
-                    )
-                else:
-                    dp_obj = DistributedDP(
-                        kind,
-                        float(cfg.dp_noise_multiplier or 0),
-                        l2,
-                        layout.size,
-                        floor,
-                        colluders,
-                    )
-                dp_desc = (
-                    f"distributed {kind}, noise multiplier {dp_obj.noise_multiplier:.3f}, "
-                    f"L2 clip {cfg.dp_clip}, calibrated to "
-                    f"{'n_min' if cfg.mode == 'semi_honest' else 't'} - colluders = "
-                    f"{floor} - {colluders}, delta {cfg.dp_delta:g}, no sampling amplification"
-                )
-            else:
-                dp_obj = LocalDP(float(cfg.dp_epsilon or 0), l2, layout.size)
-                dp_desc = (
-                    f"local discrete Laplace, epsilon {cfg.dp_epsilon:.4g} per round per client, "
-                    f"L2 clip {cfg.dp_clip}"
-                )
+            dps = dp_setup(cfg, probe, float(base.rounded_l2_bound or 0.0), layout.size)
+            dp_obj, colluders, dp_desc = dps.mechanism, dps.colluders, dps.description
             codec = replace(base, noise_bound=dp_obj.noise_bound(m_session))
             session_cfg = build_config(
                 m_session,
@@ -494,7 +473,7 @@ def run_federated(
                 planned_dropout=cfg.planner_dropout,
                 k=cfg.k,
                 t=cfg.t,
-                n_min=n_min,
+                n_min=dps.n_min,
                 corrupt=cfg.corrupt,
                 registry_digest=first_digest,
             )
@@ -641,6 +620,7 @@ def run_federated(
         dp_desc,
         session_cfg,
         time.perf_counter() - start,
+        dps,
     )
 
 

@@ -12,13 +12,23 @@ integer updates (see :mod:`secagg.encoding`), never on floats:
   sum carries the full amount. The server only ever sees the sum (secure
   aggregation), so the sum is what must be private.
 
+Neighbouring inputs (what ε is about):
+
+* Distributed DP: one client's update replaced by zero. The server sees who
+  survived, so a client cannot be absent from one input and present in the
+  other; replacing an update by any other update doubles both sensitivities
+  (``replace_one=True`` in :meth:`DistributedDP.round_rdp` gives that ε).
+* Local DP: any two updates (a client's message must hide its input itself),
+  so the discrete Laplace scale is ``2 Δ1 / ε``.
+
 Calibration follows PROTOCOL.md §11: the server can never release a sum over
-fewer than ``n_min`` survivors, and up to ``colluders`` of them may reveal
-their noise to it, so each client adds the per-client variance that makes
-``n_min - colluders`` honest shares reach the target. The accountant then
-charges each round with the noise that actually entered the released sum
-(``|U3| - colluders`` honest survivors), so noise lost with dropped clients
-is accounted for, never assumed.
+fewer than ``n_min`` survivors, and up to ``colluders`` of them (the corrupt
+clients of the whole cohort, C = floor(γ n), not the per-neighbourhood bound
+c) may reveal their noise to it, so each client adds the per-client variance
+that makes ``n_min - colluders`` honest shares reach the target. The
+accountant then charges each round with the noise that actually entered the
+released sum (``|U3| - colluders`` honest survivors), so noise lost with
+dropped clients is accounted for, never assumed.
 
 Accounting is Rényi DP (RDP), converted to (ε, δ) with dp-accounting's
 ``compute_epsilon``:
@@ -33,9 +43,13 @@ Accounting is Rényi DP (RDP), converted to (ε, δ) with dp-accounting's
 
 No amplification by client sampling is claimed: every round is charged in full.
 
-Randomness: every sampler draws from a numpy Generator seeded with 32 bytes of
-``os.urandom`` (or, for the exact discrete Gaussian, ``secrets.randbelow``)
-unless the caller injects one (tests only).
+Randomness: a numpy ``Generator`` (PCG64) seeded per use with 32 bytes of
+``os.urandom`` draws the Skellam and discrete Laplace noise and, when one is
+passed (the encoder passes its own, one per encoded update), the discrete
+Gaussian's uniform integers below 2^63; ``secrets.randbelow`` draws the larger
+ones, and all of them when no generator is passed. docs/dp.md says why
+per-use seeding is acceptable for noise (never for keys, masks or shares).
+Tests inject their own sources.
 """
 
 from __future__ import annotations
@@ -387,6 +401,7 @@ class DistributedDP:
     standard deviation ``z * l2_sensitivity`` from honest clients. Each client
     adds variance ``(z * l2_sensitivity)^2 / honest_min`` where ``honest_min =
     n_min - colluders``, the fewest honest noise shares a released sum can hold.
+    Neighbouring inputs differ by one client's update replaced by zero.
 
     Attributes:
         kind: "skellam" or "gaussian" (exact discrete Gaussian, slower).
@@ -394,7 +409,8 @@ class DistributedDP:
         l2_sensitivity: Δ2 of one client's rounded update (integer units).
         dim: Number of data coordinates d.
         n_min: Fewest survivors whose sum may be released.
-        colluders: Clients assumed to reveal their noise to the server.
+        colluders: Clients assumed to reveal their noise to the server (the
+            cohort's corrupt clients C, PROTOCOL.md §11).
     """
 
     kind: Literal["skellam", "gaussian"]
@@ -458,8 +474,21 @@ class DistributedDP:
         """Adapter for :meth:`secagg.encoding.UpdateCodec.encode` (``noise=``)."""
         return lambda data, gen: self.sample(data.size, gen)
 
-    def round_rdp(self, honest_in_sum: int, orders: Sequence[float] = DEFAULT_ORDERS) -> np.ndarray:
+    def round_rdp(
+        self,
+        honest_in_sum: int,
+        orders: Sequence[float] = DEFAULT_ORDERS,
+        *,
+        replace_one: bool = False,
+    ) -> np.ndarray:
         """RDP of one released sum that holds ``honest_in_sum`` honest noise shares.
+
+        Args:
+            honest_in_sum: Honest noise shares in the sum.
+            orders: RDP orders.
+            replace_one: False (proven for the protocol): neighbours differ by
+                one update replaced by zero. True: by one update replaced by
+                any other, which doubles Δ1 and Δ2.
 
         Raises:
             InvalidInputError: If fewer than ``honest_min`` shares are in the sum
@@ -471,16 +500,25 @@ class DistributedDP:
                 f"the {self.honest_min} the noise was calibrated for"
             )
         v = self.per_client_variance
+        l1, l2 = self.l1_sensitivity, self.l2_sensitivity
+        if replace_one:
+            l1, l2 = 2 * l1, 2 * l2
         if self.kind == "skellam":
-            return skellam_rdp(orders, honest_in_sum * v, self.l1_sensitivity, self.l2_sensitivity)
-        return distributed_discrete_gaussian_rdp(
-            orders, v, honest_in_sum, self.dim, self.l1_sensitivity, self.l2_sensitivity
-        )
+            return skellam_rdp(orders, honest_in_sum * v, l1, l2)
+        return distributed_discrete_gaussian_rdp(orders, v, honest_in_sum, self.dim, l1, l2)
 
-    def epsilon(self, rounds: int, delta: float, honest_in_sum: int | None = None) -> float:
+    def epsilon(
+        self,
+        rounds: int,
+        delta: float,
+        honest_in_sum: int | None = None,
+        *,
+        replace_one: bool = False,
+    ) -> float:
         """ε after ``rounds`` releases each holding ``honest_in_sum`` (default the minimum)."""
         h = self.honest_min if honest_in_sum is None else honest_in_sum
-        return epsilon_from_rdp(DEFAULT_ORDERS, rounds * self.round_rdp(h), delta)
+        rdp = self.round_rdp(h, replace_one=replace_one)
+        return epsilon_from_rdp(DEFAULT_ORDERS, rounds * rdp, delta)
 
     @classmethod
     def calibrate(
@@ -526,9 +564,10 @@ class DistributedDP:
 class LocalDP:
     """Local DP baseline: every client adds discrete Laplace noise to its own update.
 
-    Each client's message is ε-DP with ``ε = Δ1 / scale`` (Δ1 the L1 bound of a
-    rounded update, neighbouring updates differing by one client's update),
-    per round, before any aggregation.
+    Each client's message is ε-DP per round, before any aggregation, for any
+    two inputs: rounded updates x, x' with L1 norms at most Δ1 differ by up
+    to 2 Δ1 in L1 (x against -x), so the scale is ``2 Δ1 / ε``. (Calibrating
+    to Δ1 would only hide an update against a zero one.)
 
     Attributes:
         epsilon_per_round: ε of each client's message per round.
@@ -553,8 +592,8 @@ class LocalDP:
 
     @property
     def scale(self) -> float:
-        """Discrete Laplace scale t = Δ1 / ε."""
-        return self.l1_sensitivity / self.epsilon_per_round
+        """Discrete Laplace scale t = 2 Δ1 / ε (any two inputs are neighbours)."""
+        return 2 * self.l1_sensitivity / self.epsilon_per_round
 
     def noise_bound(self, n_clients: int) -> int:
         """Per-coordinate magnitude the noise never exceeds (w.p. 1 - 2^-40)."""

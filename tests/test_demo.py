@@ -86,3 +86,43 @@ def test_progress_bar_draws_on_its_stream(tmp_path):
     bar.close()
     s = buf.getvalue()
     assert s.startswith("\r") and "[####----]" in s and "2/4" in s and s.endswith("\n")
+
+
+def test_demo_local_dp_epsilon_is_the_recomputed_one(tmp_path, capsys, monkeypatch):
+    """The demo's local-DP epsilon equals one recomputed from the discrete Laplace
+    scale the clients actually used: per round 2 D1 / t (any two updates, D1 from
+    the documented rounding bound), composed over the rounds (RDP bound of an
+    eps-DP release, dp-accounting's conversion, capped by basic composition)."""
+    import math
+
+    from dp_accounting.rdp.rdp_privacy_accountant import compute_epsilon
+
+    import secagg.dp
+
+    scales: list[float] = []
+    sampler = secagg.dp.sample_discrete_laplace
+
+    def recording(scale, size, rng=None):
+        scales.append(scale)
+        return sampler(scale, size, rng)
+
+    monkeypatch.setattr(secagg.dp, "sample_discrete_laplace", recording)
+    argv = ["--clients", "5", "--rounds", "2", "--dropout", "0", "--dp", "local"]
+    code = main([*argv, "--dp-epsilon", "0.5", "--no-dp-run", "--out", str(tmp_path)])
+    text = capsys.readouterr().out
+    assert code == 0
+    line = next(x for x in text.splitlines() if x.startswith("DP: local"))
+    printed = float(re.search(r"; epsilon (\d+\.\d+)", line).group(1))
+
+    d, c = 64 * 10 + 10, 2.0**12  # softmax on digits; clip 0.5 at 2^12 / 0.5 steps per unit
+    l2 = min(math.sqrt(c * c + d / 4 + (c + math.sqrt(d) / 2)), c + math.sqrt(d))
+    l1 = min(math.sqrt(d) * l2, l2 * l2)
+    assert len(set(scales)) == 1 and len(scales) == 2 * 5
+    eps0 = 2 * l1 / scales[0]  # x against -x, both of L1 norm D1
+    assert eps0 == pytest.approx(0.5, rel=1e-9)
+    orders = [float(a) for a in range(2, 257)]
+    rdp = [2 * min(eps0, a * eps0 * eps0 / 2) for a in orders]
+    want = min(2 * eps0, compute_epsilon(orders, rdp, 1e-5)[0])
+    assert printed == pytest.approx(want, abs=5e-4)
+    assert "any two updates" in line and "at delta 1e-05, i.e. (" in line
+    assert "delta_total = delta = 1e-05" in line

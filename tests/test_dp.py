@@ -7,6 +7,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from secagg import dp
 from secagg.encoding import Layout, UpdateCodec
@@ -131,10 +133,10 @@ def test_calibration_meets_target_tightly():
 
 
 def test_local_dp_epsilon_and_scale():
-    """Local DP: scale = D1 / eps; over R rounds eps never exceeds R * eps (basic composition)."""
+    """Local DP: scale = 2 D1 / eps; over R rounds eps never exceeds R * eps (basic composition)."""
     m = dp.LocalDP(0.5, 10.0, 400)
     assert m.l1_sensitivity == pytest.approx(min(20 * 10.0, 100.0))
-    assert m.scale == pytest.approx(m.l1_sensitivity / 0.5)
+    assert m.scale == pytest.approx(2 * m.l1_sensitivity / 0.5)
     assert m.epsilon(3, 1e-5) <= 1.5 + 1e-12
     assert m.epsilon(3, 1e-5) > m.epsilon(1, 1e-5)
 
@@ -208,3 +210,74 @@ def test_ddg_two_clients_hand_computed():
     assert min(terms) == terms[0] == pytest.approx(2 + 4 * tau)
     got = dp.distributed_discrete_gaussian_rdp([2.0], 0.25, 2, 4, 2.0, 1.0)[0]
     assert got == pytest.approx(2 + 4 * tau, rel=1e-12)
+
+
+def _dlaplace_loss(x: np.ndarray, x2: np.ndarray, scale: float) -> float:
+    """Largest log-ratio of the noisy outputs' probabilities for inputs x and x2,
+    from scipy's discrete Laplace pmf (coordinates are independent, so the
+    worst output maximises each coordinate's ratio over a grid wide enough to
+    reach it)."""
+    from scipy.stats import dlaplace
+
+    ys = np.arange(-64, 65)[:, None]
+    a = 1.0 / scale
+    ratios = dlaplace.logpmf(ys - x[None, :], a) - dlaplace.logpmf(ys - x2[None, :], a)
+    return float(ratios.max(axis=0).sum())
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.5, 2.0])
+def test_local_dp_loss_between_x_and_minus_x_is_epsilon(eps):
+    """At LocalDP's scale the privacy loss between an update x with ||x||_1 = D1 and
+    -x, computed from scipy's discrete Laplace pmf, is exactly eps per round: any
+    two inputs are covered, not only an update against zero."""
+    m = dp.LocalDP(eps, 2.0, 4)  # D2 = 2, d = 4: D1 = min(sqrt(4) * 2, 2^2) = 4
+    x = np.array([1, -1, 1, 1])  # ||x||_2 = 2 = D2, ||x||_1 = 4 = D1
+    assert np.abs(x).sum() == m.l1_sensitivity
+    assert _dlaplace_loss(x, -x, m.scale) == pytest.approx(eps, rel=1e-9)
+
+
+@given(
+    eps=st.floats(0.05, 4.0),
+    x=st.lists(st.integers(-2, 2), min_size=6, max_size=6),
+    x2=st.lists(st.integers(-2, 2), min_size=6, max_size=6),
+)
+def test_local_dp_any_two_inputs_are_epsilon_close(eps, x, x2):
+    """For any two integer updates inside the L2 ball of radius D2 = 5 (entries in
+    -2..2, d = 6) the per-round privacy loss of LocalDP's noise (scipy's pmf) is at
+    most eps."""
+    m = dp.LocalDP(eps, 5.0, 6)
+    assert _dlaplace_loss(np.array(x), np.array(x2), m.scale) <= eps * (1 + 1e-9)
+
+
+@pytest.mark.parametrize(("eps", "rounds"), [(0.5, 10), (0.3, 30), (0.1, 30)])
+def test_local_dp_epsilon_is_at_least_the_tight_pld_epsilon(eps, rounds):
+    """dp-accounting's PLD accountant (tight, independent of ours) for the discrete
+    Laplace at LocalDP's scale with sensitivity 2 D1 (any two inputs, REPLACE_SPECIAL)
+    never exceeds the epsilon LocalDP reports: the reported number is sound."""
+    import dp_accounting
+    from dp_accounting import dp_event
+    from dp_accounting.pld import pld_privacy_accountant
+
+    m = dp.LocalDP(eps, 2.0, 4)  # D1 = 4
+    acc = pld_privacy_accountant.PLDAccountant(
+        neighboring_relation=dp_accounting.NeighboringRelation.REPLACE_SPECIAL
+    )
+    acc.compose(dp_event.DiscreteLaplaceDpEvent(1.0 / m.scale, 8), rounds)
+    assert acc.get_epsilon(1e-5) <= m.epsilon(rounds, 1e-5)
+
+
+def test_replace_one_doubles_both_sensitivities():
+    """Under replace-one the RDP is the zero-out RDP at twice D1 and D2 (Skellam and
+    discrete Gaussian), and so larger."""
+    for kind in ("skellam", "gaussian"):
+        m = dp.DistributedDP(kind, 1.5, 40.0, 30, n_min=6, colluders=1)
+        got = m.round_rdp(7, replace_one=True)
+        v = m.per_client_variance
+        if kind == "skellam":
+            want = dp.skellam_rdp(dp.DEFAULT_ORDERS, 7 * v, 2 * m.l1_sensitivity, 80.0)
+        else:
+            want = dp.distributed_discrete_gaussian_rdp(
+                dp.DEFAULT_ORDERS, v, 7, 30, 2 * m.l1_sensitivity, 80.0
+            )
+        assert np.allclose(got, want, rtol=1e-12)
+        assert m.epsilon(5, 1e-5, replace_one=True) > m.epsilon(5, 1e-5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import replace
 
@@ -11,12 +12,13 @@ import pytest
 from fl.data import DIGITS_PATH, dirichlet_partition, load_digits, make_synthetic
 from fl.federation import FLConfig, dropout_schedule, run_federated
 from fl.models import MLP, SoftmaxRegression
+from fl.privacy import GRAPH_FAILURE, dp_setup, graph_failure
 from fl.secure import PlainAggregator, SecureAggregator, build_config
 from fl.server import Server
 from fl.training import LocalConfig, Strategy
 from secagg.encoding import Layout, UpdateCodec, UpdateReusedError
 from secagg.exceptions import InvalidInputError
-from secagg.planner import count_of
+from secagg.planner import count_of, plan
 
 SMALL = FLConfig(
     n_clients=6,
@@ -338,3 +340,102 @@ def test_distributed_noise_survives_the_secure_sum():
     ints = np.rint(total * codec.scale)
     assert weight == 5
     assert abs(ints.var() / (5 * mech.per_client_variance) - 1) < 0.16
+
+
+def _rounded_l2_bound(clip_steps: float, d: int) -> float:
+    """Delta_2 of a conditionally rounded update, from the formula in docs/dp.md
+    (beta = e^-1/2, so sqrt(2 ln(1/beta)) = 1)."""
+    return min(
+        math.sqrt(clip_steps**2 + d / 4 + (clip_steps + math.sqrt(d) / 2)),
+        clip_steps + math.sqrt(d),
+    )
+
+
+def test_distributed_dp_run_counts_the_cohorts_colluders():
+    """139 clients, corrupt 0.2: the planner's per-neighbourhood c is below C = 27,
+    and the run's epsilon is the Skellam bound recomputed with the noise calibrated
+    to n_min - C honest shares and each round charged with |U3| - C (PROTOCOL.md §11)."""
+    from secagg.dp import DEFAULT_ORDERS, epsilon_from_rdp, skellam_rdp
+
+    cfg = replace(
+        SMALL,
+        n_clients=139,
+        rounds=1,
+        dropout=0.0,
+        corrupt=0.2,
+        dp="distributed",
+        dp_noise_multiplier=1.0,
+        personalise_steps=0,
+    )
+    run = run_federated(cfg)
+    big_c, sc = 27, run.session_config
+    assert sc.c < big_c and sc.k < 138  # the case the rule is about: sparse, c < C
+    n_min = max(sc.t, 139 - math.floor(cfg.planner_dropout * 139))
+    d = 20 * 5 + 5  # synthetic data: 20 features, 5 classes
+    l2 = _rounded_l2_bound(cfg.dp_clip * 2.0**12 / cfg.dp_clip, d)
+    l1 = min(math.sqrt(d) * l2, l2 * l2)
+    per_client = (1.0 * l2) ** 2 / (n_min - big_c)
+    survivors = run.records[0].survivors
+    rdp = skellam_rdp(DEFAULT_ORDERS, (survivors - big_c) * per_client, l1, l2)
+    assert run.epsilon == pytest.approx(epsilon_from_rdp(DEFAULT_ORDERS, rdp, 1e-5), rel=1e-6)
+    assert run.dp.colluders == big_c and run.dp.n_min == sc.n_min == n_min
+    assert f"n_min - C = {n_min} - {big_c}" in run.dp_description
+
+
+def test_dp_setup_at_a_thousand_clients():
+    """n = 1000, corrupt 0.05 (the sparse case of PROTOCOL.md §11): C = 50 exceeds the
+    per-neighbourhood c, and each client's variance is (z D2)^2 / (n_min - 50)."""
+    cfg = FLConfig(
+        n_clients=1000, rounds=30, corrupt=0.05, dp="distributed", dp_noise_multiplier=1.0
+    )
+    probe = build_config(1000, 64, 101, planned_dropout=cfg.planner_dropout, corrupt=0.05)
+    setup = dp_setup(cfg, probe, 300.0, 100)
+    assert probe.c < setup.colluders == 50
+    assert setup.n_min == max(probe.t, 1000 - count_of(cfg.planner_dropout, 1000)) == setup.floor
+    assert setup.mechanism.honest_min == setup.n_min - 50
+    assert setup.mechanism.per_client_variance == pytest.approx(300.0**2 / (setup.n_min - 50))
+    assert setup.delta_total == 1e-5 + 30 * 2.0**-40
+
+
+def test_delta_total_adds_the_graph_failure_on_sparse_graphs_only():
+    """epsilon is reported at the delta asked for; the run's delta_total adds
+    rounds x 2^-40 on a planner-chosen sparse graph, nothing on the complete graph
+    (active mode) and nothing for local DP (which does not rest on the graph)."""
+    base = replace(
+        SMALL, n_clients=20, rounds=2, dropout=0.0, dp="distributed", dp_noise_multiplier=1.0
+    )
+    sparse = run_federated(base)
+    assert sparse.session_config.k < 19
+    assert sparse.dp.delta == 1e-5 and sparse.dp.graph_failure == GRAPH_FAILURE == 2.0**-40
+    assert sparse.dp.delta_total == 1e-5 + 2 * 2.0**-40 > 1e-5
+    assert f"{sparse.dp.delta_total:.10g}" in sparse.dp_description
+    complete = run_federated(replace(base, n_clients=8, mode="active"))
+    assert complete.session_config.k == 7
+    assert complete.dp.graph_failure == 0 and complete.dp.delta_total == 1e-5
+    local = run_federated(replace(base, dp="local", dp_noise_multiplier=None, dp_epsilon=1.0))
+    assert local.dp.delta_total == 1e-5
+
+
+def test_graph_failure_of_a_hand_picked_sparse_graph():
+    """For a k the planner did not choose the bound is recomputed (scipy's
+    hypergeometric tail for corrupt holders plus the ring-cut bound of PROTOCOL.md
+    §6) and exceeds 2^-40; a planner-chosen k gives 2^-40, the complete graph 0."""
+    from scipy.stats import hypergeom
+
+    n, k, c, big_c, n_min = 20, 4, 1, 2, 18
+    r = big_c + n - n_min
+    want = n * hypergeom.sf(c, n - 1, big_c, k) + math.comb(n, 2) * math.comb(
+        n - k, r - k
+    ) / math.comb(n, r)
+    assert graph_failure(n, k, c, big_c, n_min) == pytest.approx(want, rel=1e-9)
+    assert 2.0**-40 < want < 1
+    p = plan(1000, 0.2, 0.05)
+    assert not p.complete
+    assert graph_failure(1000, p.k, p.c, p.corrupt_clients, 800) == 2.0**-40
+    assert graph_failure(20, 19, 3, 3, 16) == 0.0
+
+
+def test_dp_colluders_below_the_cohorts_corrupt_count_is_refused():
+    """dp_colluders may only raise C = floor(corrupt x session size), never lower it."""
+    with pytest.raises(InvalidInputError, match="at least the session's corrupt clients C"):
+        replace(SMALL, n_clients=20, corrupt=0.2, dp="distributed", dp_epsilon=5.0, dp_colluders=3)

@@ -3,7 +3,7 @@
 ``python -m bench.protocol --clients N --dim M [--neighbors K --threshold T]
 --dropout D [--mode active] [--seed S] [--bits B] [--trials R]``
 
-Runs :func:`secagg.runner.run_round` with n clients, floor(D·n) of which stop
+Runs :func:`secagg.protocol.runner.run_round` with n clients, floor(D·n) of which stop
 after R1 (before replying to R2): the costly case, since the server must then
 rebuild those clients' masking keys and remove their pairwise masks. The
 dropout set comes from ``--seed`` (fixed by default); secrets always come
@@ -47,12 +47,12 @@ from typing import Any
 import numpy as np
 
 from secagg import crypto, prg
-from secagg import runner as runner_module
-from secagg.config import Config, Mode
 from secagg.exceptions import SecAggError
-from secagg.graph import Graph
-from secagg.planner import count_of, plan
-from secagg.server import Server
+from secagg.protocol import runner as runner_module
+from secagg.protocol.config import Config, Mode
+from secagg.protocol.graph import Graph
+from secagg.protocol.planner import count_of, plan
+from secagg.protocol.server import Server
 
 from .core import machine_info, openssl_speed
 
@@ -141,7 +141,7 @@ def _serve(conn: Any) -> None:
     """Child process: run a Server, answering calls and attribute reads over ``conn``."""
     import numpy  # noqa: F401 - imported before the baseline so it is not counted
 
-    from secagg.server import Server as RealServer
+    from secagg.protocol.server import Server as RealServer
 
     baseline = _rss_bytes()
     server = None

@@ -3,7 +3,7 @@
 ``python -m bench.scaling [--clients 50 100 200 500 1000] [--dim 100000]
 [--dropout 0.1] [--complete-max 200] [--repeats 1] [--out out/bench]``
 
-For each n, one in-process round (:func:`secagg.runner.run_round`) with the
+For each n, one in-process round (:func:`secagg.protocol.runner.run_round`) with the
 planner's sparse graph (SecAgg+) and, for n up to ``--complete-max``, one on
 the complete graph with t = floor(n/2) + 1 (the original protocol), each with
 floor(dropout·n) clients stopping after R1 (the costly case: the server
@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from secagg import crypto, prg
-from secagg.config import Config
-from secagg.planner import plan
-from secagg.runner import run_round
+from secagg.protocol.config import Config
+from secagg.protocol.planner import plan
+from secagg.protocol.runner import run_round
 
 from .core import machine_info
 

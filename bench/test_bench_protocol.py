@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from bench import protocol
-from secagg.config import Config, Mode
-from secagg.planner import plan
-from secagg.runner import run_round
+from secagg.protocol.config import Config, Mode
+from secagg.protocol.planner import plan
+from secagg.protocol.runner import run_round
 
 
 def _round(cfg: Config, dropped: list[int]):

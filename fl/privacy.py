@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
-from secagg.config import Config
 from secagg.dp import DistributedDP, LocalDP
-from secagg.planner import count_of
+from secagg.protocol.config import Config
+from secagg.protocol.planner import count_of
 
 if TYPE_CHECKING:
     from .federation import FLConfig

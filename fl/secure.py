@@ -2,7 +2,7 @@
 
 :class:`SecureAggregator` is the only place where client data crosses to the
 server side. Clients hand it :class:`secagg.encoding.EncodedUpdate` objects;
-it runs one session of the protocol (``secagg.runner.run_round``) over them
+it runs one session of the protocol (``secagg.protocol.runner.run_round``) over them
 with the round's dropout schedule and returns a :class:`ServerView`: exactly
 what the protocol's server ends up holding — the sum over the survivors (in
 Z_2^b), the survivor set, what it reconstructed, and, when a full transcript
@@ -24,7 +24,7 @@ import numpy as np
 
 from secagg.encoding import EncodedUpdate, UpdateCodec, UpdateReusedError, check_codec
 from secagg.exceptions import InvalidInputError
-from secagg.planner import count_of, threshold
+from secagg.protocol.planner import count_of, threshold
 
 from .models import Params
 
@@ -110,8 +110,8 @@ def build_config(
     Raises:
         InvalidInputError: If the planner or the Config refuses the parameters.
     """
-    from secagg.config import Config, Mode
-    from secagg.planner import plan
+    from secagg.protocol.config import Config, Mode
+    from secagg.protocol.planner import plan
 
     if k is None:
         p = plan(n, planned_dropout, corrupt, mode)
@@ -155,7 +155,7 @@ class SecureAggregator:
     Attributes:
         config: The session Config (b and m must match the codec).
         transcript: ``"full"`` to keep the masked inputs (for the audit), else None.
-        run_round: The protocol runner (default ``secagg.runner.run_round``).
+        run_round: The protocol runner (default ``secagg.protocol.runner.run_round``).
         signing_keys: Active mode: the clients' Ed25519 signing keys, if the
             runner needs them supplied.
     """
@@ -169,7 +169,7 @@ class SecureAggregator:
     def _runner(self) -> RunRound:
         if self.run_round is not None:
             return self.run_round
-        from secagg.runner import run_round
+        from secagg.protocol.runner import run_round
 
         return run_round
 

@@ -24,13 +24,13 @@ __version__ = "0.1.0"
 # The protocol objects are imported on first use, so that ``import secagg``
 # (e.g. for its exceptions) does not load numpy and the compiled core.
 _LAZY = {
-    "Client": "secagg.client",
-    "Server": "secagg.server",
-    "Config": "secagg.config",
-    "Mode": "secagg.config",
-    "plan": "secagg.planner",
-    "run_round": "secagg.runner",
-    "RoundResult": "secagg.runner",
+    "Client": "secagg.protocol.client",
+    "Server": "secagg.protocol.server",
+    "Config": "secagg.protocol.config",
+    "Mode": "secagg.protocol.config",
+    "plan": "secagg.protocol.planner",
+    "run_round": "secagg.protocol.runner",
+    "RoundResult": "secagg.protocol.runner",
 }
 
 

@@ -86,7 +86,7 @@ CLIP_WARN_FRACTION = 0.01
 
 
 class SessionShape(Protocol):
-    """What :func:`check_codec` reads from a session config (``secagg.config.Config``).
+    """What :func:`check_codec` reads from a session config (``secagg.protocol.config.Config``).
 
     Attributes:
         n: Number of clients in the session.
@@ -135,7 +135,7 @@ def check_codec(codec: RingShape, config: SessionShape, *, name: str = "the code
 
     Args:
         codec: An :class:`UpdateCodec` or :class:`EncodedUpdate`.
-        config: A ``secagg.config.Config`` or any object with ``n``, ``b``, ``m``.
+        config: A ``secagg.protocol.config.Config`` or any object with ``n``, ``b``, ``m``.
         name: How the message names ``codec`` (e.g. ``"client 3's update"``).
 
     Raises:

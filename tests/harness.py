@@ -2,8 +2,8 @@
 
 Shared by the adversarial test modules (a malicious server, a deviating
 server in semi_honest mode, abort notices): each drives real
-:class:`~secagg.client.Client` objects with messages the honest server would
-never send, built with ``secagg.messages``.
+:class:`~secagg.protocol.client.Client` objects with messages the honest server would
+never send, built with ``secagg.protocol.messages``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import numpy as np
 from helpers import det_rng
 
 from secagg import crypto
-from secagg import messages as M
-from secagg._protocol_common import State
-from secagg.client import Client
-from secagg.config import Config, registry_digest
-from secagg.server import Server
+from secagg.protocol import messages as M
+from secagg.protocol.client import Client
+from secagg.protocol.config import Config, registry_digest
+from secagg.protocol.server import Server
+from secagg.protocol.vocabulary import State
 
 
 class Harness:

@@ -3,7 +3,7 @@
 Every refusal path of the client is driven here, in both modes, by real
 clients receiving the messages a misbehaving server (or peer) would produce.
 Each must leave exactly one notice whose reason is ``code`` or ``code:peer``
-from :class:`~secagg._protocol_common.AbortCode`: no number derived from the
+from :class:`~secagg.protocol.vocabulary.AbortCode`: no number derived from the
 client's input, keys or shares can travel in it. The detailed sentence stays
 in the client (``abort_reason``). The last tests check that the server names
 the sender of bad ciphertexts in its own abort reason.
@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from harness import Harness, unmask_request
 
-from secagg import messages as M
-from secagg._protocol_common import AbortCode, State, parse_notice_reason
-from secagg.client import Client
-from secagg.config import ClientPolicy, Config
+from secagg.protocol import messages as M
+from secagg.protocol.client import Client
+from secagg.protocol.config import ClientPolicy, Config
+from secagg.protocol.vocabulary import AbortCode, State, parse_notice_reason
 
 Scenario = Callable[[], tuple[Client, list[bytes], int]]
 

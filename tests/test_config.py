@@ -1,4 +1,4 @@
-"""Tests for secagg.config: §6 refusal rules, canonical encoding, session id, policy."""
+"""Tests for secagg.protocol.config: §6 refusal rules, canonical encoding, session id, policy."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from secagg.config import (
+from secagg.exceptions import InvalidInputError, MalformedMessageError, ProtocolViolationError
+from secagg.protocol.config import (
     CANONICAL_SIZE,
     ClientPolicy,
     Config,
@@ -21,7 +22,6 @@ from secagg.config import (
     new_nonce,
     registry_digest,
 )
-from secagg.exceptions import InvalidInputError, MalformedMessageError, ProtocolViolationError
 
 VECTOR = json.loads((Path(__file__).parent / "data" / "config_vector.json").read_text())
 DIGEST = hashlib.sha256(b"some registry").digest()
@@ -392,7 +392,7 @@ def test_policy_semi_honest_downgrade_refused() -> None:
 
 def test_policy_semi_honest_sparse_c() -> None:
     """On a sparse graph the needed c is the planner's hypergeometric bound."""
-    from secagg.planner import corrupt_holders_bound
+    from secagg.protocol.planner import corrupt_holders_bound
 
     need = corrupt_holders_bound(1000, 36, 50)
     pol = _policy(gamma_max=0.05, registry_digest=None, min_t=2, min_n_min=2)

@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from secagg import crypto
-from secagg.config import Config, Mode, registry_digest, threshold_violation
-from secagg.graph import Graph
-from secagg.runner import run_round
+from secagg.protocol.config import Config, Mode, registry_digest, threshold_violation
+from secagg.protocol.graph import Graph
+from secagg.protocol.runner import run_round
 
 ROUNDS = ("R0", "R1", "R2", "R3", "R4")
 # Round index at which a client stops replying; 5 = never drops.

@@ -339,8 +339,8 @@ def test_check_codec_names_each_mismatch():
     """check_codec / UpdateCodec.check_config accept a fitting Config and name the
     ring width, the length and the client count of a mismatched one with both
     values; a sum from a wider ring points to the check."""
-    from secagg.config import Config
     from secagg.encoding import check_codec
+    from secagg.protocol.config import Config
 
     layout = Layout.of([np.zeros(3)])
     codec = UpdateCodec(layout, clip=1.0, scale=2.0**10, n_max=4, max_weight=1)

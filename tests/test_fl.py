@@ -18,7 +18,7 @@ from fl.server import Server
 from fl.training import LocalConfig, Strategy
 from secagg.encoding import Layout, UpdateCodec, UpdateReusedError
 from secagg.exceptions import InvalidInputError
-from secagg.planner import count_of, plan
+from secagg.protocol.planner import count_of, plan
 
 SMALL = FLConfig(
     n_clients=6,

@@ -23,13 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_dropouts import NEVER, predict
 
-from secagg import messages as M
-from secagg._protocol_common import State
-from secagg.client import Client
-from secagg.config import Config
 from secagg.exceptions import MalformedMessageError
-from secagg.graph import Graph
-from secagg.server import Server
+from secagg.protocol import messages as M
+from secagg.protocol.client import Client
+from secagg.protocol.config import Config
+from secagg.protocol.graph import Graph
+from secagg.protocol.server import Server
+from secagg.protocol.vocabulary import State
 
 P = (1 << 61) - 1
 SID = hashlib.sha256(b"fuzz/session").digest()

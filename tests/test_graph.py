@@ -1,4 +1,4 @@
-"""Tests for secagg.graph: the pinned permutation, Harary structure, argument checks."""
+"""Tests for secagg.protocol.graph: the pinned permutation, Harary structure, argument checks."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from secagg import graph as graph_mod
 from secagg import prg
-from secagg.config import Config
 from secagg.exceptions import InvalidInputError
-from secagg.graph import Graph, harary_permutation
+from secagg.protocol import graph as graph_mod
+from secagg.protocol.config import Config
+from secagg.protocol.graph import Graph, harary_permutation
 
 DATA = Path(__file__).parent / "data"
 VECTOR = json.loads((DATA / "graph_vector.json").read_text())

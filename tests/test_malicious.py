@@ -1,8 +1,8 @@
 """A malicious server against real clients, and corrupted shares at the server.
 
-Each attack drives real :class:`~secagg.client.Client` objects with messages
-the honest :class:`~secagg.server.Server` would never send, built with
-``secagg.messages``. The tests pin the rules every client keeps in both modes:
+Each attack drives real :class:`~secagg.protocol.client.Client` objects with messages
+the honest :class:`~secagg.protocol.server.Server` would never send, built with
+``secagg.protocol.messages``. The tests pin the rules every client keeps in both modes:
 it refuses (ABORTED, an abort notice and no share of anything) a request
 that breaks a rule of PROTOCOL.md §8, and one R4 request never yields both
 kinds of share of one client. They do not claim that semi_honest mode
@@ -37,11 +37,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from secagg import crypto, shamir
-from secagg import messages as M
-from secagg._protocol_common import State
-from secagg.client import Client
-from secagg.config import ClientPolicy, Config
 from secagg.exceptions import InvalidInputError, NotEnoughSharesError
+from secagg.protocol import messages as M
+from secagg.protocol.client import Client
+from secagg.protocol.config import ClientPolicy, Config
+from secagg.protocol.vocabulary import State
 
 P = (1 << 61) - 1
 

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secagg import messages as M
 from secagg import packing
-from secagg.config import Config, Mode
 from secagg.exceptions import InvalidInputError, MalformedMessageError
+from secagg.protocol import messages as M
+from secagg.protocol.config import Config, Mode
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "wire_vectors.json").read_text())["vectors"]
 SID = bytes(range(32))

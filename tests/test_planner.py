@@ -1,4 +1,4 @@
-"""Tests for secagg.planner against a deliberately naive exact implementation."""
+"""Tests for secagg.protocol.planner against a deliberately naive exact implementation."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from secagg.config import Config, Mode
 from secagg.exceptions import InvalidInputError
-from secagg.planner import Plan, corrupt_holders_bound, count_of, plan
+from secagg.protocol.config import Config, Mode
+from secagg.protocol.planner import Plan, corrupt_holders_bound, count_of, plan
 
 # ------------------------------------------------------------------ naive reference
 # Direct summation with math.comb, every tail recomputed from scratch for

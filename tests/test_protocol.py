@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from helpers import det_rng
 
-from secagg import config as config_module
 from secagg import crypto, packing
-from secagg import messages as M
-from secagg._protocol_common import AbortCode
-from secagg.client import Client
-from secagg.config import ClientPolicy, Config, Mode, registry_digest
 from secagg.exceptions import InvalidInputError, ProtocolViolationError
-from secagg.server import Server, State
+from secagg.protocol import config as config_module
+from secagg.protocol import messages as M
+from secagg.protocol.client import Client
+from secagg.protocol.config import ClientPolicy, Config, Mode, registry_digest
+from secagg.protocol.server import Server, State
+from secagg.protocol.vocabulary import AbortCode
 
 P = (1 << 61) - 1
 Hook = Callable[[str, int, bytes], "bytes | list[bytes] | None"]
@@ -647,7 +647,7 @@ def test_policy_client_refuses_large_n_before_allocating(monkeypatch):
     def no_graph(*args, **kwargs):
         raise AssertionError("built an n-sized graph for a refused config")
 
-    monkeypatch.setattr("secagg.client.Graph.build", no_graph)
+    monkeypatch.setattr("secagg.protocol.client.Graph.build", no_graph)
     policy = ClientPolicy(0.0, 3, 2, 2, None, max_n=1000)
     client = Client(None, 1, np.zeros(1, dtype=np.uint32), policy=policy)
     cfg = Config(n=2**20, t=2, k=4, b=8, m=1, n_min=2)

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from secagg import crypto
-from secagg.config import Config, Mode, registry_digest
 from secagg.exceptions import InvalidInputError
-from secagg.graph import Graph
-from secagg.planner import plan
-from secagg.runner import ROUNDS, RoundResult, TranscriptEntry, run_round
+from secagg.protocol.config import Config, Mode, registry_digest
+from secagg.protocol.graph import Graph
+from secagg.protocol.planner import plan
+from secagg.protocol.runner import ROUNDS, RoundResult, TranscriptEntry, run_round
 
 
 def inputs_for(config: Config, seed: int = 0) -> dict[int, np.ndarray]:

@@ -23,8 +23,8 @@ import pytest
 from helpers import det_rng
 from scipy import stats
 
-from secagg.config import Config
-from secagg.runner import run_round
+from secagg.protocol.config import Config
+from secagg.protocol.runner import run_round
 
 ALPHA = 1e-6
 

@@ -1,7 +1,7 @@
 """``python -m secagg walkthrough``: narrate one aggregation of 5 clients.
 
-Drives the real :class:`~secagg.client.Client` and
-:class:`~secagg.server.Server` objects round by round, with one client
+Drives the real :class:`~secagg.protocol.client.Client` and
+:class:`~secagg.protocol.server.Server` objects round by round, with one client
 stopping before a chosen round, and prints what happens: the keys each client
 advertises (short fingerprints), who holds shares of whose secrets, the first
 words of the masked vectors the server receives, what the server
@@ -22,6 +22,13 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import numpy as np
+
+from .. import crypto, packing
+from ..protocol import messages
+from ..protocol.client import Client
+from ..protocol.config import Config, Mode, registry_digest
+from ..protocol.server import Server
+from ..protocol.vocabulary import State
 
 N_CLIENTS = 5
 THRESHOLD = 3
@@ -85,8 +92,6 @@ _M = TypeVar("_M")
 
 def _each(replies: dict[int, list[bytes]], kind: type[_M]) -> Iterator[tuple[int, _M]]:
     """(client, message) for every reply of type ``kind``; refusals are narrated."""
-    from .. import messages
-
     for u, rs in sorted(replies.items()):
         for data in rs:
             msg = messages.decode(data)
@@ -113,12 +118,6 @@ def _share_head(share: bytes) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the walk-through; 0 when the sum checks out, 1 if not, 2 for bad options."""
-    from .. import crypto, messages, packing
-    from .._protocol_common import State
-    from ..client import Client
-    from ..config import Config, Mode, registry_digest
-    from ..server import Server
-
     drop, when = args.drop_client, args.drop_round
     if not 1 <= drop <= N_CLIENTS:
         print(f"error: --drop-client {drop} is not a client id 1..{N_CLIENTS}", file=sys.stderr)

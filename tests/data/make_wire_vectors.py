@@ -1,6 +1,6 @@
 """Generate tests/data/wire_vectors.json from docs/wire-format.md alone.
 
-This script is deliberately independent of ``secagg.messages``: it lays out
+This script is deliberately independent of ``secagg.protocol.messages``: it lays out
 every message with ``struct`` by reading the layout tables of the wire-format
 document, so a test comparing the two catches a divergence in either.
 Field values are fixed pseudo-random bytes (SHA-256 of a label) so the file is

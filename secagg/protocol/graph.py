@@ -15,10 +15,10 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from ..crypto import hkdf_sha256
+from ..exceptions import InvalidInputError
+from ..prg import keystream
 from .config import MAX_N, Config
-from .crypto import hkdf_sha256
-from .exceptions import InvalidInputError
-from .prg import keystream
 
 __all__ = ["GRAPH_INFO", "Graph", "harary_permutation"]
 

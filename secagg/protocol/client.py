@@ -28,19 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from . import crypto, masking, packing, prg, shamir
-from ._protocol_common import (
-    AbortCode,
-    Rng,
-    State,
-    _n_min,
-    default_rng,
-    notice_reason,
-    pair_purpose,
-    share_aad,
-)
+from .. import crypto, masking, packing, prg, shamir
+from ..exceptions import InvalidInputError, MalformedMessageError, SecAggError
 from .config import ClientPolicy, Config, Mode, registry_digest
-from .exceptions import InvalidInputError, MalformedMessageError, SecAggError
 from .graph import Graph
 from .messages import (
     SHARE_LEN,
@@ -62,6 +52,16 @@ from .messages import (
     decode,
     encode_bitmap,
     peek_header,
+)
+from .vocabulary import (
+    AbortCode,
+    Rng,
+    State,
+    _n_min,
+    default_rng,
+    notice_reason,
+    pair_purpose,
+    share_aad,
 )
 
 __all__ = ["Client", "State"]
@@ -110,7 +110,7 @@ class Client:
         verify_keys: The registry id -> Ed25519 verification key for ids 1..n,
             from a source the server cannot change (active mode). Its digest
             must equal the config's registry digest.
-        policy: The operator's :class:`~secagg.config.ClientPolicy`; checked
+        policy: The operator's :class:`~secagg.protocol.config.ClientPolicy`; checked
             against the config of the R0 request.
         authority_vk: The config authority's Ed25519 verification key (active
             mode): the R0 request's signature must verify under it.

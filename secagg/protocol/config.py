@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import InvalidInputError, MalformedMessageError, ProtocolViolationError
+from ..exceptions import InvalidInputError, MalformedMessageError, ProtocolViolationError
 
 __all__ = [
     "Mode",

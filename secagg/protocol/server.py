@@ -24,23 +24,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import crypto, masking, packing, prg, shamir
-from ._protocol_common import (
-    AbortCode,
-    Rng,
-    State,
-    _n_min,
-    default_rng,
-    pair_purpose,
-    parse_notice_reason,
-)
-from .config import Config, Mode
-from .exceptions import (
+from .. import crypto, masking, packing, prg, shamir
+from ..exceptions import (
     DecodingError,
     InvalidInputError,
     ProtocolViolationError,
     SecAggError,
 )
+from .config import Config, Mode
 from .graph import Graph
 from .messages import (
     CIPHERTEXT_LEN,
@@ -63,6 +54,15 @@ from .messages import (
     decode,
     encode_bitmap,
     peek_header,
+)
+from .vocabulary import (
+    AbortCode,
+    Rng,
+    State,
+    _n_min,
+    default_rng,
+    pair_purpose,
+    parse_notice_reason,
 )
 
 __all__ = ["Server", "ServerResult", "State"]

@@ -16,8 +16,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..exceptions import InvalidInputError
 from .config import MAX_N, Config, Mode
-from .exceptions import InvalidInputError
 
 __all__ = [
     "Plan",

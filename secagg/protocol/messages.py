@@ -9,7 +9,7 @@ wrong. Decoding never trusts a count before checking that the bytes it claims
 are actually present, so a short hostile message cannot make the decoder
 allocate or loop more than its own length allows.
 
-When a :class:`secagg.config.Config` (or any object with ``n``, ``k``, ``b``,
+When a :class:`secagg.protocol.config.Config` (or any object with ``n``, ``k``, ``b``,
 ``m`` and ``mode`` attributes) is passed, the decoder also enforces the
 limits derived from it: ids in 1..n, counts within the neighbourhood size,
 the exact vector length and bit width, signatures present exactly in active
@@ -24,8 +24,8 @@ from typing import Any, ClassVar, NamedTuple, TypeAlias
 
 import numpy as np
 
+from ..exceptions import InvalidInputError, MalformedMessageError
 from .config import MAX_N
-from .exceptions import InvalidInputError, MalformedMessageError
 
 __all__ = [
     "MAGIC",

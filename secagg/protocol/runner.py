@@ -1,7 +1,7 @@
 """Run one aggregation with n in-process clients and a dropout schedule.
 
-:func:`run_round` wires a :class:`~secagg.server.Server` to n
-:class:`~secagg.client.Client` objects through their byte interfaces (the
+:func:`run_round` wires a :class:`~secagg.protocol.server.Server` to n
+:class:`~secagg.protocol.client.Client` objects through their byte interfaces (the
 very messages a network would carry), lets chosen clients stop before a
 given round, and reports the sum or the abort reason, the survivor set, the
 time spent per round on the client and the server side, the bytes each
@@ -21,13 +21,13 @@ from typing import Literal
 
 import numpy as np
 
-from . import crypto, packing
-from ._protocol_common import State, default_rng
+from .. import crypto, packing
+from ..exceptions import InvalidInputError, MalformedMessageError
 from .client import Client
 from .config import Config, Mode, registry_digest
-from .exceptions import InvalidInputError, MalformedMessageError
 from .messages import MaskedInput, MsgType, decode, peek_header
 from .server import Server
+from .vocabulary import State, default_rng
 
 __all__ = ["ROUNDS", "RoundResult", "TranscriptEntry", "run_round"]
 

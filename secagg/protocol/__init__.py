@@ -1,0 +1,3 @@
+"""The Bonawitz et al. / SecAgg+ protocol (PROTOCOL.md): config, planner, graph,
+wire format, the client and server state machines, and the in-process runner.
+"""

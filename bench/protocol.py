@@ -49,10 +49,12 @@ import numpy as np
 from secagg import crypto, prg
 from secagg.exceptions import SecAggError
 from secagg.protocol import runner as runner_module
-from secagg.protocol.config import Config, Mode
+from secagg.protocol.config import Config
 from secagg.protocol.graph import Graph
-from secagg.protocol.planner import count_of, plan
+from secagg.protocol.planner import plan
 from secagg.protocol.server import Server
+from secagg.protocol.thresholds import count_of
+from secagg.protocol.vocabulary import Mode
 
 from .core import machine_info, openssl_speed
 

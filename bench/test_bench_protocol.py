@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from bench import protocol
-from secagg.protocol.config import Config, Mode
+from secagg.protocol.config import Config
 from secagg.protocol.planner import plan
 from secagg.protocol.runner import run_round
+from secagg.protocol.vocabulary import Mode
 
 
 def _round(cfg: Config, dropped: list[int]):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from secagg.exceptions import SecAggError
+from secagg.protocol.vocabulary import ROUNDS
 
 from .federation import FLConfig, RoundRecord, RunResult, run_federated
 from .training import LocalConfig
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dropout-at",
         default="random",
-        choices=["random", "R0", "R1", "R2", "R3", "R4"],
+        choices=["random", *ROUNDS],
         help="protocol round before which a dropping client stops (default: random)",
     )
     p.add_argument("--alpha", type=float, default=0.5, help="Dirichlet label skew (default 0.5)")

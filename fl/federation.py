@@ -33,7 +33,7 @@ import numpy as np
 from secagg.dp import DistributedDP, LocalDP, PrivacyAccountant
 from secagg.encoding import CLIP_WARN_FRACTION, EncodedUpdate, Layout, UpdateCodec
 from secagg.exceptions import ClippingWarning, InvalidInputError
-from secagg.protocol.planner import count_of
+from secagg.protocol.thresholds import count_of
 
 from .data import ClientData, Dataset, load_digits, make_clients, make_synthetic, train_test_split
 from .models import Model, Params, make_model
@@ -418,7 +418,7 @@ def run_federated(
     first_digest = bytes(32)
     if secure and cfg.mode == "active":
         from secagg import crypto
-        from secagg.protocol.config import registry_digest
+        from secagg.protocol.registry import registry_digest
 
         registry = {cid: crypto.ed25519_keypair() for cid in ids_all(fl_clients)}
         first = {
@@ -503,7 +503,7 @@ def run_federated(
         if secure:
             assert codec is not None and aggregator is not None
             if registry:
-                from secagg.protocol.config import registry_digest
+                from secagg.protocol.registry import registry_digest
 
                 assert session_cfg is not None
                 aggregator.signing_keys = {sid: registry[cid][0] for sid, cid in session.items()}

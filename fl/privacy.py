@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Literal
 
 from secagg.dp import DistributedDP, LocalDP
 from secagg.protocol.config import Config
-from secagg.protocol.planner import count_of
+from secagg.protocol.thresholds import count_of
 
 if TYPE_CHECKING:
     from .federation import FLConfig

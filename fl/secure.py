@@ -24,7 +24,7 @@ import numpy as np
 
 from secagg.encoding import EncodedUpdate, UpdateCodec, UpdateReusedError, check_codec
 from secagg.exceptions import InvalidInputError
-from secagg.protocol.planner import count_of, threshold
+from secagg.protocol.thresholds import count_of, threshold
 
 from .models import Params
 
@@ -110,8 +110,9 @@ def build_config(
     Raises:
         InvalidInputError: If the planner or the Config refuses the parameters.
     """
-    from secagg.protocol.config import Config, Mode
+    from secagg.protocol.config import Config
     from secagg.protocol.planner import plan
+    from secagg.protocol.vocabulary import Mode
 
     if k is None:
         p = plan(n, planned_dropout, corrupt, mode)

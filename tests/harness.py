@@ -14,7 +14,8 @@ from helpers import det_rng
 from secagg import crypto
 from secagg.protocol import messages as M
 from secagg.protocol.client import Client
-from secagg.protocol.config import Config, registry_digest
+from secagg.protocol.config import Config
+from secagg.protocol.registry import registry_digest
 from secagg.protocol.server import Server
 from secagg.protocol.vocabulary import State
 

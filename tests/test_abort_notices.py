@@ -20,7 +20,8 @@ from harness import Harness, unmask_request
 
 from secagg.protocol import messages as M
 from secagg.protocol.client import Client
-from secagg.protocol.config import ClientPolicy, Config
+from secagg.protocol.config import Config
+from secagg.protocol.policy import ClientPolicy
 from secagg.protocol.vocabulary import AbortCode, State, parse_notice_reason
 
 Scenario = Callable[[], tuple[Client, list[bytes], int]]

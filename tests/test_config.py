@@ -14,14 +14,10 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from secagg.exceptions import InvalidInputError, MalformedMessageError, ProtocolViolationError
-from secagg.protocol.config import (
-    CANONICAL_SIZE,
-    ClientPolicy,
-    Config,
-    Mode,
-    new_nonce,
-    registry_digest,
-)
+from secagg.protocol.config import CANONICAL_SIZE, Config, new_nonce
+from secagg.protocol.policy import ClientPolicy
+from secagg.protocol.registry import registry_digest
+from secagg.protocol.vocabulary import Mode
 
 VECTOR = json.loads((Path(__file__).parent / "data" / "config_vector.json").read_text())
 DIGEST = hashlib.sha256(b"some registry").digest()
@@ -392,7 +388,7 @@ def test_policy_semi_honest_downgrade_refused() -> None:
 
 def test_policy_semi_honest_sparse_c() -> None:
     """On a sparse graph the needed c is the planner's hypergeometric bound."""
-    from secagg.protocol.planner import corrupt_holders_bound
+    from secagg.protocol.thresholds import corrupt_holders_bound
 
     need = corrupt_holders_bound(1000, 36, 50)
     pol = _policy(gamma_max=0.05, registry_digest=None, min_t=2, min_n_min=2)

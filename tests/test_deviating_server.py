@@ -18,8 +18,9 @@ import pytest
 from harness import Harness, count_shares, shares_in, unmask_request
 
 from secagg import crypto, masking, packing, prg, shamir
+from secagg.prg import pair_purpose
 from secagg.protocol import messages as M
-from secagg.protocol.vocabulary import AbortCode, pair_purpose
+from secagg.protocol.vocabulary import AbortCode
 
 
 def _secret(h: Harness, owner: int, kind: int, collected: dict[int, list[M.ShareEntry]]) -> bytes:

@@ -27,9 +27,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from secagg import crypto
-from secagg.protocol.config import Config, Mode, registry_digest, threshold_violation
+from secagg.protocol.config import Config
 from secagg.protocol.graph import Graph
+from secagg.protocol.registry import registry_digest
 from secagg.protocol.runner import run_round
+from secagg.protocol.thresholds import threshold_violation
+from secagg.protocol.vocabulary import Mode
 
 ROUNDS = ("R0", "R1", "R2", "R3", "R4")
 # Round index at which a client stops replying; 5 = never drops.

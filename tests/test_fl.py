@@ -18,7 +18,8 @@ from fl.server import Server
 from fl.training import LocalConfig, Strategy
 from secagg.encoding import Layout, UpdateCodec, UpdateReusedError
 from secagg.exceptions import InvalidInputError
-from secagg.protocol.planner import count_of, plan
+from secagg.protocol.planner import plan
+from secagg.protocol.thresholds import count_of
 
 SMALL = FLConfig(
     n_clients=6,

@@ -40,7 +40,8 @@ from secagg import crypto, shamir
 from secagg.exceptions import InvalidInputError, NotEnoughSharesError
 from secagg.protocol import messages as M
 from secagg.protocol.client import Client
-from secagg.protocol.config import ClientPolicy, Config
+from secagg.protocol.config import Config
+from secagg.protocol.policy import ClientPolicy
 from secagg.protocol.vocabulary import State
 
 P = (1 << 61) - 1

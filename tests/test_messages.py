@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from secagg import packing
 from secagg.exceptions import InvalidInputError, MalformedMessageError
 from secagg.protocol import messages as M
-from secagg.protocol.config import Config, Mode
+from secagg.protocol.config import Config
+from secagg.protocol.vocabulary import Mode
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "wire_vectors.json").read_text())["vectors"]
 SID = bytes(range(32))

@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from secagg.exceptions import InvalidInputError
-from secagg.protocol.config import Config, Mode
-from secagg.protocol.planner import Plan, corrupt_holders_bound, count_of, plan
+from secagg.protocol.config import Config
+from secagg.protocol.planner import Plan, plan
+from secagg.protocol.thresholds import corrupt_holders_bound, count_of
+from secagg.protocol.vocabulary import Mode
 
 # ------------------------------------------------------------------ naive reference
 # Direct summation with math.comb, every tail recomputed from scratch for

@@ -18,9 +18,11 @@ from secagg.exceptions import InvalidInputError, ProtocolViolationError
 from secagg.protocol import config as config_module
 from secagg.protocol import messages as M
 from secagg.protocol.client import Client
-from secagg.protocol.config import ClientPolicy, Config, Mode, registry_digest
+from secagg.protocol.config import Config
+from secagg.protocol.policy import ClientPolicy
+from secagg.protocol.registry import registry_digest
 from secagg.protocol.server import Server, State
-from secagg.protocol.vocabulary import AbortCode
+from secagg.protocol.vocabulary import AbortCode, Mode
 
 P = (1 << 61) - 1
 Hook = Callable[[str, int, bytes], "bytes | list[bytes] | None"]

@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from secagg import crypto
 from secagg.exceptions import InvalidInputError
-from secagg.protocol.config import Config, Mode, registry_digest
+from secagg.protocol.config import Config
 from secagg.protocol.graph import Graph
 from secagg.protocol.planner import plan
+from secagg.protocol.registry import registry_digest
 from secagg.protocol.runner import ROUNDS, RoundResult, TranscriptEntry, run_round
+from secagg.protocol.vocabulary import Mode
 
 
 def inputs_for(config: Config, seed: int = 0) -> dict[int, np.ndarray]:

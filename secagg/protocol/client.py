@@ -30,7 +30,8 @@ import numpy as np
 
 from .. import crypto, masking, packing, prg, shamir
 from ..exceptions import InvalidInputError, MalformedMessageError, SecAggError
-from .config import ClientPolicy, Config, Mode, registry_digest
+from ..prg import pair_purpose
+from .config import Config
 from .graph import Graph
 from .messages import (
     SHARE_LEN,
@@ -41,10 +42,8 @@ from .messages import (
     EncryptedShares,
     KeyAdvert,
     MaskedInput,
-    MsgType,
     ShareEntry,
     ShareForward,
-    ShareKind,
     SurvivorRequest,
     SurvivorSignature,
     UnmaskRequest,
@@ -53,14 +52,17 @@ from .messages import (
     encode_bitmap,
     peek_header,
 )
+from .policy import ClientPolicy
+from .registry import registry_digest
 from .vocabulary import (
     AbortCode,
+    Mode,
+    MsgType,
     Rng,
+    ShareKind,
     State,
-    _n_min,
     default_rng,
     notice_reason,
-    pair_purpose,
     share_aad,
 )
 
@@ -420,7 +422,7 @@ class Client:
                         f"the key advert of client {a.id} has an invalid signature.",
                         a.id,
                     )
-            if len(ids) < _n_min(config):
+            if len(ids) < config.n_min:
                 raise _Refuse(
                     AbortCode.TOO_FEW_SURVIVORS,
                     f"only {len(ids)} clients advertised keys, fewer than n_min = {config.n_min}.",
@@ -586,7 +588,7 @@ class Client:
                 f"only {live_neighbours + 1} of this client's holders survive, fewer than "
                 f"t = {config.t}.",
             )
-        if len(u3) < _n_min(config):
+        if len(u3) < config.n_min:
             raise _Refuse(
                 AbortCode.TOO_FEW_SURVIVORS,
                 f"the survivor list has {len(u3)} clients, fewer than n_min = {config.n_min}.",

@@ -18,7 +18,8 @@ import numpy as np
 from ..crypto import hkdf_sha256
 from ..exceptions import InvalidInputError
 from ..prg import keystream
-from .config import MAX_N, Config
+from .config import Config
+from .vocabulary import MAX_N
 
 __all__ = ["GRAPH_INFO", "Graph", "harary_permutation"]
 

@@ -25,7 +25,7 @@ from typing import Any, ClassVar, NamedTuple, TypeAlias
 import numpy as np
 
 from ..exceptions import InvalidInputError, MalformedMessageError
-from .config import MAX_N
+from .vocabulary import MAX_N
 
 __all__ = [
     "MAGIC",

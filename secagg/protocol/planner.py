@@ -1,11 +1,11 @@
 """Parameter planner: (n, dropout rate, corrupt rate) -> (k, t, c, n_min) (PROTOCOL.md §6).
 
-Every probability is computed exactly with Python integers. The hypergeometric
-tails are tracked incrementally as the neighbourhood size k grows (one draw at
-a time), so the whole search over k = 1..n - 2 costs O(n) big-integer
-multiply/divide steps by small integers instead of O(n^2) binomials: about a
-second for n = 10 000 in the worst (refused) case, milliseconds when a small
-k fits. See docs/parameters.md for the rules and measured times.
+:func:`plan` searches the least even k whose corruption, liveness and
+connectivity bounds hold (the rules and the exact tail arithmetic live in
+:mod:`secagg.protocol.thresholds`); :func:`session_config` is the one place
+fl/ and bench/ turn parameters into a :class:`Config`, from the planner or
+from an explicit (k, t). See docs/parameters.md for the rules and measured
+times.
 """
 
 from __future__ import annotations
@@ -14,119 +14,25 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-import numpy as np
-
 from ..exceptions import InvalidInputError
-from .config import MAX_N, Config, Mode
+from .config import Config
+from .thresholds import (
+    CONNECT_BITS,
+    CORRUPT_BITS,
+    DROPOUT_BITS,
+    MAX_RATE_SUM,
+    TailTracker,
+    check_int,
+    count_of,
+    limit,
+    threshold,
+)
+from .vocabulary import MAX_N, Mode
 
-__all__ = [
-    "Plan",
-    "plan",
-    "threshold",
-    "count_of",
-    "corrupt_holders_bound",
-    "CORRUPT_BITS",
-    "DROPOUT_BITS",
-]
-
-# Pr[more than c corrupt holders in some client's neighbourhood] <= 2^-41 / n
-# per client (2^-41 over all n by the union bound); with the connectivity
-# bound, also 2^-41, the total failure chance is <= 2^-40 (PROTOCOL §11).
-CORRUPT_BITS = 41
-CONNECT_BITS = 41
-# Liveness is an availability property, so a weaker 2^-20 / n suffices.
-DROPOUT_BITS = 20
-MAX_RATE_SUM = Fraction(9, 10)
+__all__ = ["Plan", "plan", "session_config", "RateLike"]
 
 #: A rate: a float read as the decimal it prints as, or an exact Fraction.
 RateLike = float | Fraction
-
-
-def count_of(rate: float | Fraction, n: int) -> int:
-    """floor(rate * n), reading ``rate`` as the decimal number it prints as.
-
-    0.29 * 100 is 28.999999999999996 in binary floating point; a user who
-    writes 0.29 means 29 of 100 clients, so the rate is converted through its
-    shortest decimal representation and the product is exact.
-    """
-    exact = Fraction(repr(float(rate))) if isinstance(rate, float) else Fraction(rate)
-    return math.floor(exact * n)
-
-
-class _TailTracker:
-    """Least c with Pr[X_k > c] <= 1/limit_den for X_k ~ Hypergeom(N, K, k), k = 0, 1, ...
-
-    State for the current k: ``count`` = C(K, c) C(N - K, k - c) (ways to draw
-    exactly c marked), ``tail`` = the number of k-subsets with more than c
-    marked, ``total`` = C(N, k). Adding one draw uses
-    Pr_{k+1}[X > c] = Pr_k[X > c] + Pr_k[X = c] (K - c)/(N - k); raising c
-    uses the pmf ratio. Every division below is exact.
-    """
-
-    def __init__(self, population: int, marked: int, limit_den: int) -> None:
-        self.N = population
-        self.K = marked
-        self.limit_den = limit_den
-        self.k = 0
-        self.c = 0
-        self.count = 1
-        self.tail = 0
-        self.total = 1
-
-    def _count_at(self, c: int) -> int:
-        return math.comb(self.K, c) * math.comb(self.N - self.K, self.k - c)
-
-    def advance(self) -> None:
-        """Add one draw (k -> k + 1) and raise c to the new least value."""
-        N, K, k, c = self.N, self.K, self.k, self.c
-        self.tail = (self.tail * (N - k) + self.count * (K - c)) // (k + 1)
-        self.count = self.count * max(N - K - (k - c), 0) // (k + 1 - c)
-        self.total = self.total * (N - k) // (k + 1)
-        self.k = k + 1
-        while self.tail * self.limit_den > self.total:
-            nxt = self.c + 1
-            if self.count == 0:
-                # The ratio below is undefined from a zero term; recompute directly.
-                self.count = self._count_at(nxt)
-            else:
-                K, k, cc = self.K, self.k, self.c
-                self.count = self.count * (K - cc) * (k - cc) // (nxt * (self.N - K - k + nxt))
-            self.tail -= self.count
-            self.c = nxt
-
-    def probability(self) -> Fraction:
-        """Pr[X_k > c] for the current k and c."""
-        return Fraction(self.tail, self.total)
-
-
-def _limit(bits: int, n: int) -> int:
-    return n << bits
-
-
-def corrupt_holders_bound(n: int, k: int, corrupt: int) -> int:
-    """Least c with Pr[X > c] <= 2^-41/n, X ~ Hypergeometric(n - 1, corrupt, k).
-
-    On the complete graph (k = n - 1) this is ``corrupt`` itself.
-
-    Raises:
-        InvalidInputError: Arguments out of range.
-    """
-    n = _check_int("n", n, 3, MAX_N)
-    k = _check_int("k", k, 1, n - 1)
-    corrupt = _check_int("corrupt", corrupt, 0, n)
-    if k == n - 1:
-        return min(corrupt, n - 1)
-    tracker = _TailTracker(n - 1, min(corrupt, n - 1), _limit(CORRUPT_BITS, n))
-    for _ in range(k):
-        tracker.advance()
-    return tracker.c
-
-
-def _check_int(name: str, value: object, lo: int, hi: int) -> int:
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-    if not ok or not lo <= value <= hi:  # type: ignore[operator]
-        raise InvalidInputError(f"{name} must be an integer in {lo}..{hi}, got {value!r}.")
-    return int(value)  # type: ignore[call-overload]
 
 
 def _check_rate(name: str, value: object) -> Fraction:
@@ -141,34 +47,6 @@ def _check_rate(name: str, value: object) -> Fraction:
     if not 0 <= exact < 1:
         raise InvalidInputError(f"{name} must be a number in [0, 1), got {value!r}.")
     return exact
-
-
-def threshold(n: int, k: int, c: int, mode: Mode | str, dropouts: int = 0) -> int:
-    """The threshold PROTOCOL.md §6 has the planner choose.
-
-    Args:
-        n: Number of clients.
-        k: Neighbours per client (h = k + 1 holders; n - 1 is the complete graph).
-        c: Corrupt holders tolerated among them.
-        mode: ``semi_honest`` or ``active``.
-        dropouts: Dropouts D planned for (decides whether a majority is live
-            on the complete graph).
-
-    Returns:
-        semi_honest on a sparse graph: max(2, c + 1), since t > c is the
-        privacy condition there. semi_honest on the complete graph:
-        max(c + 1, floor(n/2) + 1) when that is live (t <= n - 1 - D), as a
-        majority costs no degree there, else max(2, c + 1). active:
-        floor((h + c)/2) + 1.
-    """
-    if Mode.parse(mode) is Mode.ACTIVE:
-        return (k + 1 + c) // 2 + 1
-    if k < n - 1:
-        return max(2, c + 1)
-    majority = max(c + 1, n // 2 + 1)
-    if majority <= n - 1 - dropouts:
-        return majority
-    return max(2, c + 1)
 
 
 @dataclass(frozen=True)
@@ -231,7 +109,7 @@ class Plan:
         """
         if n_min is None:
             n_min = self.n_min
-        elif _check_int("n_min", n_min, 0, self.n) < self.n_min:
+        elif check_int("n_min", n_min, 0, self.n) < self.n_min:
             raise InvalidInputError(
                 f"this plan releases sums over at least n_min = {self.n_min} survivors "
                 f"(max(t, n - D) with D = {self.dropouts}); a config from it may raise "
@@ -278,7 +156,7 @@ def plan(n: int, dropout: RateLike, corrupt: RateLike, mode: Mode | str = Mode.S
         InvalidInputError: Arguments out of range, dropout + corrupt > 0.9, or
             no graph (not even the complete one) is live for these rates.
     """
-    n = _check_int("n", n, 3, MAX_N)
+    n = check_int("n", n, 3, MAX_N)
     delta = _check_rate("dropout", dropout)
     gamma = _check_rate("corrupt", corrupt)
     mode = Mode.parse(mode)
@@ -321,8 +199,8 @@ def plan(n: int, dropout: RateLike, corrupt: RateLike, mode: Mode | str = Mode.S
 
 
 def _search_sparse(n: int, D: int, C: int) -> Plan | None:
-    corrupt = _TailTracker(n - 1, C, _limit(CORRUPT_BITS, n))
-    dropped = _TailTracker(n - 1, D, _limit(DROPOUT_BITS, n))
+    corrupt = TailTracker(n - 1, C, limit(CORRUPT_BITS, n))
+    dropped = TailTracker(n - 1, D, limit(DROPOUT_BITS, n))
     # Clients missing from a released sum: at most n - n_min = D (n_min = n - D
     # whenever t <= n - D, which the search checks per k below).
     r = C + D
@@ -363,3 +241,75 @@ def _search_sparse(n: int, D: int, C: int) -> Plan | None:
             corrupt_clients=C,
         )
     return None
+
+
+def session_config(
+    n: int,
+    b: int,
+    m: int,
+    *,
+    dropout: RateLike,
+    corrupt: RateLike,
+    mode: Mode | str = Mode.SEMI_HONEST,
+    k: int | None = None,
+    t: int | None = None,
+    n_min: int | None = None,
+    registry_digest: bytes = bytes(32),
+) -> Config:
+    """The session Config from the planner, or from an explicit k (and t).
+
+    The one place fl/, bench/ and the teaching commands build a config from
+    rates: without ``k`` the planner chooses (k, t, c, n_min) and an explicit
+    ``t`` or ``n_min`` may replace its choice (n_min never below the plan's);
+    with ``k``, ``c`` is floor(corrupt * n), ``t`` defaults to the planner's
+    rule for that graph (:func:`~secagg.protocol.thresholds.threshold`) and
+    ``n_min`` to max(t, n - D) with D = floor(dropout * n). The Config then
+    validates the result.
+
+    Args:
+        n: Number of clients.
+        b: Bits per ring element.
+        m: Vector length.
+        dropout: Largest dropout rate tolerated (D = floor(dropout * n)).
+        corrupt: Fraction of clients assumed to collude with the server.
+        mode: Protocol mode.
+        k: Neighbours per client (None: the planner's).
+        t: Threshold (None: the rule's).
+        n_min: Fewest survivors of a released sum (None: max(t, n - D)).
+        registry_digest: The registry digest (active mode).
+
+    Raises:
+        InvalidInputError: The planner or the Config refuses the parameters.
+    """
+    mode = Mode.parse(mode)
+    if k is None:
+        p = plan(n, dropout, corrupt, mode)
+        if t is None:
+            return p.config(b, m, n_min=n_min, registry_digest=registry_digest)
+        return Config(
+            n=n,
+            t=t,
+            k=p.k,
+            b=b,
+            m=m,
+            c=p.c,
+            n_min=max(t, p.n_min) if n_min is None else n_min,
+            mode=mode,
+            registry_digest=registry_digest,
+        )
+    n = check_int("n", n, 3, MAX_N)
+    c = count_of(_check_rate("corrupt", corrupt), n)
+    dropouts = count_of(_check_rate("dropout", dropout), n)
+    if t is None:
+        t = threshold(n, k, c, mode, dropouts)
+    return Config(
+        n=n,
+        t=t,
+        k=k,
+        b=b,
+        m=m,
+        c=c,
+        n_min=max(t, n - dropouts) if n_min is None else n_min,
+        mode=mode,
+        registry_digest=registry_digest,
+    )

@@ -12,7 +12,6 @@ same two classes over its own transport instead (docs/api.md).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Mapping
@@ -21,18 +20,16 @@ from typing import Literal
 
 import numpy as np
 
-from .. import crypto, packing
+from .. import packing
 from ..exceptions import InvalidInputError, MalformedMessageError
 from .client import Client
-from .config import Config, Mode, registry_digest
-from .messages import MaskedInput, MsgType, decode, peek_header
+from .config import Config
+from .messages import MaskedInput, decode, peek_header
+from .registry import active_setup
 from .server import Server
-from .vocabulary import State, default_rng
+from .vocabulary import ROUNDS, Mode, MsgType, State, default_rng
 
 __all__ = ["ROUNDS", "RoundResult", "TranscriptEntry", "run_round"]
-
-#: Round names in order; a dropout schedule names the round a client stops before.
-ROUNDS: tuple[str, ...] = ("R0", "R1", "R2", "R3", "R4")
 
 
 @dataclass(frozen=True)
@@ -162,19 +159,12 @@ def run_round(
     authority_vk = None
     config_sig = None
     if config.mode is Mode.ACTIVE:
-        if signing_keys is None:
-            signing_keys = {u: crypto.ed25519_keypair(draw)[0] for u in ids}
-            verify_keys = {u: crypto.ed25519_public(signing_keys[u]) for u in ids}
-            config = dataclasses.replace(config, registry_digest=registry_digest(verify_keys, n))
-        else:
-            missing = [u for u in ids if u not in signing_keys]
-            if missing:
-                raise InvalidInputError(f"signing_keys lacks clients {missing[:8]}.")
-            verify_keys = {u: crypto.ed25519_public(signing_keys[u]) for u in ids}
-        authority_sk, authority_vk = crypto.ed25519_keypair(draw)
-        config_sig = crypto.ed25519_sign(
-            authority_sk, crypto.config_message(nonce, config.canonical())
-        )
+        setup = active_setup(config, nonce, signing_keys=signing_keys, rng=draw)
+        config = setup.config
+        signing_keys = setup.registry.signing_keys
+        verify_keys = setup.registry.verify_keys
+        authority_vk = setup.authority_vk
+        config_sig = setup.config_signature
     clients = {
         u: Client(
             config,

@@ -31,7 +31,8 @@ from ..exceptions import (
     ProtocolViolationError,
     SecAggError,
 )
-from .config import Config, Mode
+from ..prg import pair_purpose
+from .config import Config
 from .graph import Graph
 from .messages import (
     CIPHERTEXT_LEN,
@@ -43,9 +44,7 @@ from .messages import (
     EncryptedShares,
     KeyAdvert,
     MaskedInput,
-    MsgType,
     ShareForward,
-    ShareKind,
     SignatureEntry,
     SurvivorRequest,
     SurvivorSignature,
@@ -57,11 +56,12 @@ from .messages import (
 )
 from .vocabulary import (
     AbortCode,
+    Mode,
+    MsgType,
     Rng,
+    ShareKind,
     State,
-    _n_min,
     default_rng,
-    pair_purpose,
     parse_notice_reason,
 )
 
@@ -374,7 +374,7 @@ class Server:
         return {u: note for u in recipients}
 
     def _check_enough(self, alive: list[int], what: str) -> None:
-        if len(alive) < _n_min(self.config):
+        if len(alive) < self.config.n_min:
             raise _Abort(
                 f"only {len(alive)} clients {what}, fewer than n_min = {self.config.n_min}."
             )

@@ -1,26 +1,89 @@
-"""Pieces shared by the client and server state machines."""
+"""The protocol's vocabulary: rounds, states, modes, message kinds, sizes and limits.
+
+Every name the rest of the protocol shares is written here once: the round
+names a dropout schedule uses, the states of the client and server, the
+mode, the message type codes, the byte sizes of keys, signatures, shares and
+ciphertexts, the wire limits, the labels hashed into configs and session
+ids, and the fixed vocabulary of abort notices (PROTOCOL.md §8).
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from enum import StrEnum
-from typing import TYPE_CHECKING
+from enum import Enum, IntEnum, StrEnum
 
-if TYPE_CHECKING:
-    from .config import Config
+from ..exceptions import InvalidInputError
+from ..shamir import share_size
 
 __all__ = [
+    "ROUNDS",
     "State",
+    "Mode",
+    "MsgType",
+    "ShareKind",
+    "AbortCode",
     "Rng",
     "default_rng",
-    "pair_purpose",
-    "share_aad",
-    "ROUND_OF_STATE",
-    "AbortCode",
     "notice_reason",
     "parse_notice_reason",
+    "share_aad",
+    "MAX_N",
+    "MAX_KEYSTREAM_BYTES",
+    "MAX_REASON_BYTES",
+    "SERVER_ID",
+    "KEY_LEN",
+    "SIG_LEN",
+    "COMMIT_LEN",
+    "DIGEST_LEN",
+    "NONCE_LEN",
+    "SESSION_ID_LEN",
+    "SHARE_LEN",
+    "SHARE_PLAINTEXT_LEN",
+    "CIPHERTEXT_LEN",
+    "CONFIG_LABEL",
+    "CONFIG_VERSION",
+    "SESSION_LABEL",
+    "REGISTRY_LABEL",
 ]
+
+#: Round names in order; a dropout schedule names the round a client stops before.
+ROUNDS: tuple[str, ...] = ("R0", "R1", "R2", "R3", "R4")
+
+# --------------------------------------------------------------------- limits
+
+#: The most clients a session may have: ids travel as u32be, and decoders
+#: refuse more (docs/wire-format.md), so a config no message could carry is
+#: refused when it is built.
+MAX_N = 1 << 20
+#: One PRG key expands at most 2^36 bytes (PROTOCOL.md §2).
+MAX_KEYSTREAM_BYTES = 1 << 36
+#: Longest abort reason on the wire, in UTF-8 bytes.
+MAX_REASON_BYTES = 1024
+#: The sender id of every server message.
+SERVER_ID = 0
+
+# ---------------------------------------------------------------------- sizes
+
+KEY_LEN = 32  # X25519 public key
+SIG_LEN = 64  # Ed25519 signature
+COMMIT_LEN = 32  # SHA-256 commitment to b_u
+DIGEST_LEN = 32  # registry digest, transcript hash
+NONCE_LEN = 32  # session nonce
+SESSION_ID_LEN = 32
+#: One Shamir share of a 32-byte secret: five little-endian u64 values < p.
+SHARE_LEN = share_size(32)
+#: share(b_u) ‖ share(s_u^SK).
+SHARE_PLAINTEXT_LEN = 2 * SHARE_LEN
+#: nonce(12) ‖ AES-GCM ciphertext of the share plaintext ‖ tag(16).
+CIPHERTEXT_LEN = 12 + SHARE_PLAINTEXT_LEN + 16
+
+# --------------------------------------------------------------------- labels
+
+CONFIG_LABEL = b"secagg/v1/config"
+CONFIG_VERSION = 1
+SESSION_LABEL = b"secagg/v1/session"
+REGISTRY_LABEL = b"secagg/v1/registry"
 
 #: A source of random bytes: ``rng(n)`` returns n bytes (os.urandom by default).
 Rng = Callable[[int], bytes]
@@ -29,6 +92,46 @@ Rng = Callable[[int], bytes]
 def default_rng(n: int) -> bytes:
     """n bytes from the OS CSPRNG."""
     return os.urandom(n)
+
+
+def share_aad(session_id: bytes, sender: int, receiver: int) -> bytes:
+    """Associated data of a share ciphertext: session_id ‖ u32be(sender) ‖ u32be(receiver)."""
+    return session_id + sender.to_bytes(4, "big") + receiver.to_bytes(4, "big")
+
+
+class Mode(str, Enum):  # noqa: UP042 - str mixin keeps str() == the plain name
+    """Protocol mode; the value is the name used in configs, ``byte`` the wire code."""
+
+    SEMI_HONEST = "semi_honest"
+    ACTIVE = "active"
+
+    @property
+    def byte(self) -> int:
+        """The mode's canonical byte (0 = semi_honest, 1 = active)."""
+        return 0 if self is Mode.SEMI_HONEST else 1
+
+    @classmethod
+    def from_byte(cls, value: int) -> Mode:
+        """Mode for a canonical byte; anything but 0 or 1 is an InvalidInputError."""
+        if value == 0:
+            return cls.SEMI_HONEST
+        if value == 1:
+            return cls.ACTIVE
+        raise InvalidInputError(f"mode byte must be 0 (semi_honest) or 1 (active), got {value}.")
+
+    @classmethod
+    def parse(cls, value: Mode | str) -> Mode:
+        """Accept a Mode or its string name; anything else is an InvalidInputError."""
+        if isinstance(value, Mode):
+            return value
+        if isinstance(value, str):
+            try:
+                return cls(value)
+            except ValueError:
+                pass
+        raise InvalidInputError(
+            f"mode must be 'semi_honest' or 'active' (or a Mode), got {value!r}."
+        )
 
 
 class State(StrEnum):
@@ -50,32 +153,39 @@ class State(StrEnum):
     @property
     def round(self) -> str | None:
         """Short round name ("R0".."R4"), None for the final states."""
-        return ROUND_OF_STATE.get(self)
+        return _ROUND_OF_STATE.get(self)
+
+    @property
+    def tag(self) -> int:
+        """The state's byte in a persisted session (PROTOCOL.md §13)."""
+        return _TAG_OF_STATE[self]
 
 
-ROUND_OF_STATE: dict[State, str] = {
-    State.R0_ADVERTISE_KEYS: "R0",
-    State.R1_SHARE_KEYS: "R1",
-    State.R2_MASKED_INPUT_COLLECTION: "R2",
-    State.R3_CONSISTENCY_CHECK: "R3",
-    State.R4_UNMASKING: "R4",
-}
+_ROUND_OF_STATE = {state: name for state, name in zip(State, ROUNDS, strict=False)}
+_TAG_OF_STATE = {state: i for i, state in enumerate(State)}
 
 
-def _n_min(config: Config) -> int:
-    """The config's n_min (Config fills None with t when it is built)."""
-    return config.t if config.n_min is None else config.n_min
+class MsgType(IntEnum):
+    """Message type codes (header byte 5, docs/wire-format.md)."""
+
+    CONFIG_REQUEST = 0x01
+    KEY_ADVERT = 0x02
+    ADVERT_FORWARD = 0x03
+    ENCRYPTED_SHARES = 0x04
+    SHARE_FORWARD = 0x05
+    MASKED_INPUT = 0x06
+    SURVIVOR_REQUEST = 0x07
+    SURVIVOR_SIGNATURE = 0x08
+    UNMASK_REQUEST = 0x09
+    UNMASK_RESPONSE = 0x0A
+    ABORT = 0x0F
 
 
-def pair_purpose(u: int, v: int) -> str:
-    """PRG purpose label of the pairwise mask between u and v (PROTOCOL §2)."""
-    lo, hi = (u, v) if u < v else (v, u)
-    return f"pair:{lo}:{hi}"
+class ShareKind(IntEnum):
+    """What an R4 share entry carries."""
 
-
-def share_aad(session_id: bytes, sender: int, receiver: int) -> bytes:
-    """Associated data of a share ciphertext: session_id ‖ u32be(sender) ‖ u32be(receiver)."""
-    return session_id + sender.to_bytes(4, "big") + receiver.to_bytes(4, "big")
+    SELF_MASK = 1  # a share of b_v (v survived)
+    SECRET_KEY = 2  # a share of s_v^SK (v dropped)
 
 
 class AbortCode(StrEnum):

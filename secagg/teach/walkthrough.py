@@ -23,12 +23,13 @@ from typing import TypeVar
 
 import numpy as np
 
-from .. import crypto, packing
+from .. import packing
 from ..protocol import messages
 from ..protocol.client import Client
-from ..protocol.config import Config, Mode, registry_digest
+from ..protocol.config import Config
+from ..protocol.registry import Registry, active_setup
 from ..protocol.server import Server
-from ..protocol.vocabulary import State
+from ..protocol.vocabulary import ROUNDS, Mode, State
 
 N_CLIENTS = 5
 THRESHOLD = 3
@@ -129,11 +130,7 @@ def run(args: argparse.Namespace) -> int:
     ids = range(1, n + 1)
 
     signing = verify = authority_vk = config_sig = None
-    digest = bytes(32)
-    if active:
-        signing = {u: crypto.ed25519_keypair(draw)[0] for u in ids}
-        verify = {u: crypto.ed25519_public(s) for u, s in signing.items()}
-        digest = registry_digest(verify, n)
+    registry = Registry.generate(n, draw) if active else None
     config = Config(
         n=n,
         t=t,
@@ -142,12 +139,13 @@ def run(args: argparse.Namespace) -> int:
         b=BITS,
         m=DIM,
         mode=Mode.parse(args.mode),
-        registry_digest=digest,
+        registry_digest=registry.digest if registry is not None else bytes(32),
     )
     nonce = draw(32)
-    if active:
-        a_sk, authority_vk = crypto.ed25519_keypair(draw)
-        config_sig = crypto.ed25519_sign(a_sk, crypto.config_message(nonce, config.canonical()))
+    if registry is not None:
+        setup = active_setup(config, nonce, signing_keys=registry.signing_keys, rng=draw)
+        signing, verify = setup.registry.signing_keys, setup.registry.verify_keys
+        authority_vk, config_sig = setup.authority_vk, setup.config_signature
     gen = np.random.default_rng(args.seed)  # demo inputs, not key material
     inputs = {u: gen.integers(0, 100, size=DIM).astype(config.dtype) for u in ids}
     clients = {
@@ -174,13 +172,13 @@ def run(args: argparse.Namespace) -> int:
     for u in ids:
         print(f"  client {u}: {_words(inputs[u])}")
 
-    stops = ["R0", "R1", "R2", "R3", "R4"].index(when)
+    stops = ROUNDS.index(when)
     requests = server.start()
 
     def exchange(rnd: str) -> dict[int, list[bytes]]:
         out = {}
         for u in sorted(requests):
-            if u == drop and ["R0", "R1", "R2", "R3", "R4"].index(rnd) >= stops:
+            if u == drop and ROUNDS.index(rnd) >= stops:
                 continue
             out[u] = clients[u].handle(requests[u])
             for reply in out[u]:

@@ -19,6 +19,7 @@ from secagg.protocol import config as config_module
 from secagg.protocol import messages as M
 from secagg.protocol.client import Client
 from secagg.protocol.config import Config
+from secagg.protocol.graph import Graph
 from secagg.protocol.policy import ClientPolicy
 from secagg.protocol.registry import registry_digest
 from secagg.protocol.server import Server, State
@@ -175,14 +176,26 @@ def test_honest_session_by_hand():
 
 
 def test_client_erases_secrets_when_done():
-    """At COMPLETED and ABORTED a client drops its keys, seed, shares and input."""
+    """At COMPLETED and ABORTED a client keeps no key, seed, share or input."""
     s = Session(SEMI)
+    seen: dict[int, list] = {u: [] for u in s.clients}
+    for u, client in s.clients.items():
+        real = client.handle
+
+        def handle(data, client=client, real=real, u=u):
+            seen[u].append(client.current)
+            return real(data)
+
+        client.handle = handle  # type: ignore[method-assign]
     s.run(stop={2: "R2"})
     done = s.clients[1]
     assert done.state is State.COMPLETED
-    assert done._b is None and done._s_sk is None and done._c_sk is None
-    assert done._c_key is None and done._s_key is None
-    assert done._held == {} and done._channel == {} and not done._input.any()
+    assert vars(done.current) == {}  # Completed holds nothing
+    r1, r2 = seen[1][1], seen[1][2]
+    assert not any(r1.secrets.b) and not r1.words.any()  # seed and input overwritten
+    assert not any(r2.b) and not r2.words.any()
+    stopped = s.clients[2]  # stopped before R2: the runner never completes it
+    assert stopped.state is State.R2_MASKED_INPUT_COLLECTION
 
 
 def test_server_keeps_no_message_and_releases_bookkeeping():
@@ -649,7 +662,7 @@ def test_policy_client_refuses_large_n_before_allocating(monkeypatch):
     def no_graph(*args, **kwargs):
         raise AssertionError("built an n-sized graph for a refused config")
 
-    monkeypatch.setattr("secagg.protocol.client.Graph.build", no_graph)
+    monkeypatch.setattr(Graph, "build", no_graph)
     policy = ClientPolicy(0.0, 3, 2, 2, None, max_n=1000)
     client = Client(None, 1, np.zeros(1, dtype=np.uint32), policy=policy)
     cfg = Config(n=2**20, t=2, k=4, b=8, m=1, n_min=2)

@@ -26,6 +26,7 @@ import numpy as np
 from .. import packing
 from ..protocol import messages
 from ..protocol.client import Client
+from ..protocol.client_rounds import R3ConsistencyCheck, R4Unmasking
 from ..protocol.config import Config
 from ..protocol.registry import Registry, active_setup
 from ..protocol.server import Server
@@ -213,8 +214,9 @@ def run(args: argparse.Namespace) -> int:
     replies = exchange("R2")
     print("  who holds what (start of each share's first field value, b|s^SK, by owner):")
     for u in sorted(replies):
-        held = clients[u]._held  # noqa: SLF001 - a teaching printout of held shares
-        own = clients[u]._own_b_share  # noqa: SLF001
+        kept = clients[u].current
+        assert isinstance(kept, (R3ConsistencyCheck, R4Unmasking))
+        held, own = kept.held.shares, kept.held.own[0]  # a teaching printout of held shares
         parts = [f"{v} {_share_head(b)}|{_share_head(s)}" for v, (b, s) in sorted(held.items())]
         mine = f"own {_share_head(own)}; " if own else ""
         print(f"    client {u}: {mine}from " + ", ".join(parts))

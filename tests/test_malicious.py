@@ -80,7 +80,7 @@ def test_short_shares_do_not_reconstruct() -> None:
     more = shares_in(h.send(4, unmask_request(h, u3 - {victim})))
     sk += [(4, e.share) for e in more if e.id == victim]
     secret = shamir.reconstruct([x for x, _ in sk], [s for _, s in sk], t, 32)
-    assert crypto.x25519_public(secret) == h.server._adverts[victim].s_pk
+    assert crypto.x25519_public(secret) == h.server.current.adverts[victim].s_pk
 
 
 def test_resent_unmask_request_is_ignored() -> None:
@@ -450,9 +450,7 @@ def test_active_signature_by_unregistered_key() -> None:
     u3 = tuple(sorted(h.server.u3))
     mine = M.decode(h.send(1, M.SurvivorRequest(h.sid, 0, n, u3))[0]).signature
     rogue_sk, _ = crypto.ed25519_keypair(det_rng(b"rogue"))
-    s_msg = crypto.survivors_message(
-        h.server._transcript_hash, M.encode_bitmap([v - 1 for v in u3], n)
-    )
+    s_msg = h.server.current.signed_message()
     forged = tuple(
         M.SignatureEntry(u, mine if u == 1 else crypto.ed25519_sign(rogue_sk, s_msg))
         for u in (1, 2, 3)

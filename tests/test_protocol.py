@@ -213,7 +213,9 @@ def test_server_keeps_no_message_and_releases_bookkeeping():
 
     def close_round() -> dict[int, bytes]:
         out = real_close()
-        after_close.append((server.state, len(server._cts), len(server._shares)))
+        now = server.current
+        held = (len(getattr(now, "ciphertexts", {})), len(getattr(now, "shares", {})))
+        after_close.append((server.state, *held))
         return out
 
     server.receive = receive  # type: ignore[method-assign]
@@ -225,7 +227,8 @@ def test_server_keeps_no_message_and_releases_bookkeeping():
     # After R1 closes the ciphertexts are forwarded and gone; no shares remain at the end.
     assert after_close[1] == (State.R2_MASKED_INPUT_COLLECTION, 0, 0)
     assert after_close[-1] == (State.COMPLETED, 0, 0)
-    assert server._acc is None and server._commitments == {} and server._sigs == {}
+    # The completed state keeps the session facts, the ledger and the result only.
+    assert set(vars(server.current)) == {"session", "ledger", "asked", "answered", "result"}
 
 
 # ---------------------------------------------------------------- client refusals

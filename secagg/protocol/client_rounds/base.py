@@ -128,12 +128,17 @@ class Secrets:
     nonce_seed: bytes
 
     @classmethod
-    def draw(cls, rng: Rng, t: int) -> Secrets:
-        """Draw a session's randomness for threshold t from ``rng``."""
+    def draw(cls, rng: Rng, t: int) -> tuple[Secrets, bytes, bytes]:
+        """Draw a session's randomness for threshold t from ``rng``.
+
+        Returns:
+            The secrets, and the channel and masking public keys.
+        """
         per = shamir.random_bytes_needed(32, t)
-        c_sk, _ = crypto.x25519_keypair(rng)
-        s_sk, _ = crypto.x25519_keypair(rng)
-        return cls(c_sk, s_sk, bytearray(rng(32)), rng(per), rng(per), rng(32))
+        c_sk, c_pk = crypto.x25519_keypair(rng)
+        s_sk, s_pk = crypto.x25519_keypair(rng)
+        secrets = cls(c_sk, s_sk, bytearray(rng(32)), rng(per), rng(per), rng(32))
+        return secrets, c_pk, s_pk
 
     def gcm_nonce(self, session_id: bytes, receiver: int) -> bytes:
         """The 12-byte nonce of the share ciphertext for ``receiver``.

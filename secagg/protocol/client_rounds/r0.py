@@ -56,16 +56,15 @@ class R0AdvertiseKeys(ClientState):
                 "the config it carries.",
             )
         session = Session(self.client_id, config, msg.nonce, sid)
-        secrets = Secrets.draw(rng, config.t)
-        c_pk = crypto.x25519_public(secrets.c_sk)
-        s_pk = crypto.x25519_public(secrets.s_sk)
+        secrets, c_pk, s_pk = Secrets.draw(rng, config.t)
         signature = None
         if config.mode is Mode.ACTIVE:
             assert trust.signing_key is not None
             signature = crypto.ed25519_sign(
                 trust.signing_key, crypto.advert_message(sid, self.client_id, c_pk, s_pk)
             )
-        words = np.array(self.vector, dtype=config.dtype, copy=True)
+        # The vector is this client's own copy (set_input): it is masked in place in R2.
+        words = self.vector.astype(config.dtype, copy=False)
         self.vector = np.zeros(0, dtype=config.dtype)
         nxt = R1ShareKeys(session, secrets, words, c_pk, s_pk)
         return Step(nxt, (KeyAdvert(sid, self.client_id, c_pk, s_pk, signature),))

@@ -19,7 +19,7 @@ from secagg.protocol import graph as graph_mod
 from secagg.protocol.config import Config
 from secagg.protocol.graph import Graph, harary_permutation
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 VECTOR = json.loads((DATA / "graph_vector.json").read_text())
 
 _spec = importlib.util.spec_from_file_location("make_graph_vector", DATA / "make_graph_vector.py")

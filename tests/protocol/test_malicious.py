@@ -7,7 +7,7 @@ it refuses (ABORTED, an abort notice and no share of anything) a request
 that breaks a rule of PROTOCOL.md §8, and one R4 request never yields both
 kinds of share of one client. They do not claim that semi_honest mode
 resists a deviating server: it does not (§11), and
-tests/test_deviating_server.py carries out the attacks that succeed there
+tests/protocol/test_deviating_server.py carries out the attacks that succeed there
 and fail in active mode.
 
 The last group corrupts R4 shares on their way to an honest server: within

@@ -19,7 +19,7 @@ from secagg.protocol.policy import ClientPolicy
 from secagg.protocol.registry import registry_digest
 from secagg.protocol.vocabulary import Mode
 
-VECTOR = json.loads((Path(__file__).parent / "data" / "config_vector.json").read_text())
+VECTOR = json.loads((Path(__file__).parents[1] / "data" / "config_vector.json").read_text())
 DIGEST = hashlib.sha256(b"some registry").digest()
 
 

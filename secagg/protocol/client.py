@@ -35,6 +35,8 @@ from .client_rounds import (
 from .client_rounds.base import input_words
 from .config import Config
 from .messages import AbortNotice, decode, peek_header
+from .persist.client_state import decode_client_state, encode_client_state
+from .persist.envelope import CLIENT, Envelope, open_blob, seal
 from .policy import ClientPolicy
 from .vocabulary import AbortCode, Mode, MsgType, Rng, State, default_rng, notice_reason
 
@@ -115,6 +117,7 @@ class Client:
         self._session: Session | None = None
         self._request_sid: bytes | None = None
         self._moved = False
+        self._next_seq = 0
         #: Messages received after the session ended (ignored).
         self.ignored = 0
         if vector is not None:
@@ -161,10 +164,7 @@ class Client:
             ProtocolViolationError: This session was exported (a move: only the
                 restored copy may go on).
         """
-        if self._moved:
-            raise ProtocolViolationError(
-                "this client session was exported; restore the blob to continue it."
-            )
+        self._check_live()
         if isinstance(self._state, (Completed, Aborted)):
             self.ignored += 1
             return []
@@ -180,6 +180,140 @@ class Client:
             )
             raise
         return self._finish(step.state, step)
+
+    # ---------------------------------------------------------- persistence
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next export carries (0, or one past the restored blob's)."""
+        return self._next_seq
+
+    def export(self, key: bytes) -> bytes:
+        """Move this session into a sealed blob (PROTOCOL.md §13); this object then refuses
+        every further message.
+
+        Store the blob and its sequence number (:attr:`next_seq`) before sending any
+        reply of the message just handled. A client blob together with the masked
+        input it sent reveals the input: the blob never leaves this client's node.
+
+        Args:
+            key: The caller's 32-byte key, kept apart from the blob.
+
+        Returns:
+            The blob.
+
+        Raises:
+            ProtocolViolationError: Nothing to export: before the R0 request was
+                handled, after the session ended, or already exported.
+            InvalidInputError: A key that is not 32 bytes.
+        """
+        self._check_live()
+        session = self._state.facts()
+        if session is None or isinstance(self._state, (Completed, Aborted)):
+            raise ProtocolViolationError(
+                f"a client in state {self.state.value} has no session to export "
+                "(sessions are exported after R0 and before they end)."
+            )
+        envelope = Envelope(CLIENT, self.state, session.session_id, self.id, self._next_seq)
+        blob = seal(envelope, encode_client_state(self._state), key)
+        self._state.erase()
+        self._moved = True
+        return blob
+
+    def handle_and_export(self, data: bytes, key: bytes) -> tuple[list[bytes], bytes | None]:
+        """:meth:`handle` a message, then :meth:`export` the session (a move).
+
+        Returns:
+            The replies, and the blob to store before sending them (None when the
+            session ended: nothing is exported after Completed or Aborted).
+        """
+        replies = self.handle(data)
+        if isinstance(self._state, (Completed, Aborted)):
+            return replies, None
+        return replies, self.export(key)
+
+    @classmethod
+    def restore(
+        cls,
+        blob: bytes,
+        key: bytes,
+        *,
+        session_id: bytes,
+        client_id: int,
+        expected_seq: int,
+        config: Config | None = None,
+        policy: ClientPolicy | None = None,
+        signing_key: bytes | None = None,
+        verify_keys: Mapping[int, bytes] | None = None,
+        authority_vk: bytes | None = None,
+        rng: Rng | None = None,
+    ) -> Client:
+        """Continue an exported session in this process.
+
+        The sequence number is the caller's guard against a second live copy:
+        restore with the value its counter holds, and advance the counter to
+        the restored client's :attr:`next_seq` before handing it a message, so
+        that the same blob never restores twice. The trust anchors are passed
+        again (they never travel in the blob).
+
+        Args:
+            blob: What :meth:`export` returned.
+            key: The same 32-byte key.
+            session_id: The session this client belongs to.
+            client_id: This client's id.
+            expected_seq: The sequence number the blob must carry.
+            config, policy, signing_key, verify_keys, authority_vk, rng: As for
+                the constructor.
+
+        Raises:
+            ProtocolViolationError: A blob of another version, role, session or
+                id, with another sequence number, or that does not verify.
+            MalformedMessageError: A blob whose contents are malformed.
+            InvalidInputError: Active mode without the client's keys.
+        """
+        tag, plaintext = open_blob(
+            blob,
+            key,
+            role=CLIENT,
+            session_id=session_id,
+            party=client_id,
+            expected_seq=expected_seq,
+        )
+        state = decode_client_state(tag, plaintext, bytes(session_id), client_id)
+        session = state.facts()
+        assert session is not None
+        trust = Trust(
+            config,
+            policy,
+            signing_key,
+            dict(verify_keys) if verify_keys is not None else None,
+            authority_vk,
+        )
+        if config is not None and config != session.config:
+            raise ProtocolViolationError("the blob's session runs another config than given.")
+        if session.active and (signing_key is None or verify_keys is None):
+            raise InvalidInputError(
+                "restoring an active-mode session needs the client's signing_key and the "
+                "registry's verify_keys."
+            )
+        client = cls.__new__(cls)
+        client.id = client_id
+        client._trust = trust
+        client._rng = rng if rng is not None else default_rng
+        client._state = state
+        client._has_input = True
+        client._session = session
+        client._request_sid = session.session_id
+        client._moved = False
+        client._next_seq = expected_seq + 1
+        client.ignored = 0
+        return client
+
+    def _check_live(self) -> None:
+        if self._moved:
+            raise ProtocolViolationError(
+                "this client session was exported; restore the blob to continue it."
+            )
 
     @property
     def current(self) -> ClientState:

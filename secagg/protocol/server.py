@@ -27,6 +27,8 @@ from ..exceptions import InvalidInputError, ProtocolViolationError, SecAggError
 from .config import Config
 from .graph import Graph
 from .messages import AbortNotice, ConfigRequest, Message, decode, peek_header
+from .persist.envelope import SERVER, Envelope, open_blob, seal
+from .persist.server_state import decode_server_state, encode_server_state
 from .server_rounds import (
     CollectAdverts,
     Ledger,
@@ -107,6 +109,8 @@ class Server:
         self._state: ServerState = CollectAdverts(session, Ledger(), set())
         self._started = False
         self._moved = False
+        self._next_seq = 0
+        self._outbox: dict[int, bytes] = {}
 
     # ------------------------------------------------------------------ API
 
@@ -129,7 +133,8 @@ class Server:
             session.config_signature,
         ).to_bytes()
         self._state.asked = set(range(1, session.config.n + 1))
-        return dict.fromkeys(range(1, session.config.n + 1), req)
+        self._outbox = dict.fromkeys(range(1, session.config.n + 1), req)
+        return dict(self._outbox)
 
     def receive(self, sender: int, data: bytes) -> None:
         """Take one client's reply for the current round.
@@ -202,8 +207,86 @@ class Server:
         self._state = closing.state
         if isinstance(closing.state, ServerAborted):
             note = AbortNotice(self.session_id, SERVER_ID, closing.state.reason).to_bytes()
-            return dict.fromkeys(closing.notified, note)
-        return _encode_all(closing.requests)
+            self._outbox = dict.fromkeys(closing.notified, note)
+        else:
+            self._outbox = _encode_all(closing.requests)
+        return dict(self._outbox)
+
+    # ---------------------------------------------------------- persistence
+
+    @property
+    def outbox(self) -> dict[int, bytes]:
+        """The requests the last start() or close_round() returned (to send again after a
+        restart: a restored server never decides a closed round anew)."""
+        return dict(self._outbox)
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next export carries."""
+        return self._next_seq
+
+    def export(self, key: bytes) -> bytes:
+        """Move this session into a sealed blob (PROTOCOL.md §13); this object then refuses
+        further use.
+
+        Export after close_round() and store the blob (with :attr:`next_seq`)
+        before sending any request it returned: U3 and every R4 request are then
+        durable before they leave. Only one live server may run a session.
+
+        Raises:
+            ProtocolViolationError: The session ended or was already exported.
+            InvalidInputError: A key that is not 32 bytes.
+        """
+        self._check_live()
+        if isinstance(self._state, (ServerCompleted, ServerAborted)):
+            raise ProtocolViolationError(
+                f"a server in state {self.state.value} has nothing to export."
+            )
+        plaintext = encode_server_state(self._state, self._started, self._outbox)
+        envelope = Envelope(SERVER, self.state, self.session_id, SERVER_ID, self._next_seq)
+        blob = seal(envelope, plaintext, key)
+        self._moved = True
+        return blob
+
+    @classmethod
+    def restore(
+        cls,
+        blob: bytes,
+        key: bytes,
+        *,
+        session_id: bytes,
+        expected_seq: int,
+        verify_keys: Mapping[int, bytes] | None = None,
+    ) -> Server:
+        """Continue an exported session (after a crash, in another process).
+
+        Restore with the sequence number the caller's counter holds and advance
+        the counter to the restored server's :attr:`next_seq` before using it;
+        then send :attr:`outbox` again if the last requests may not all have
+        left.
+
+        Raises:
+            ProtocolViolationError: A blob of another version, role or session,
+                with another sequence number, or that does not verify.
+            MalformedMessageError: A blob whose contents are malformed.
+        """
+        tag, plaintext = open_blob(
+            blob,
+            key,
+            role=SERVER,
+            session_id=session_id,
+            party=SERVER_ID,
+            expected_seq=expected_seq,
+        )
+        keys = dict(verify_keys) if verify_keys is not None else None
+        snapshot = decode_server_state(tag, plaintext, bytes(session_id), keys)
+        server = cls.__new__(cls)
+        server._state = snapshot.state
+        server._started = snapshot.started
+        server._moved = False
+        server._next_seq = expected_seq + 1
+        server._outbox = snapshot.outbox
+        return server
 
     def neighbours(self, u: int) -> tuple[int, ...]:
         """N(u) in increasing id."""

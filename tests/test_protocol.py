@@ -23,8 +23,8 @@ from secagg.protocol.policy import ClientPolicy
 from secagg.protocol.registry import registry_digest
 from secagg.protocol.server import Server, State
 from secagg.protocol.vocabulary import AbortCode, Mode
+from secagg.shamir import P
 
-P = (1 << 61) - 1
 Hook = Callable[[str, int, bytes], "bytes | list[bytes] | None"]
 
 

@@ -7,6 +7,8 @@ drop out mid-round.
 
 from __future__ import annotations
 
+import importlib
+
 from .exceptions import (
     AbortedError,
     ClippingWarning,
@@ -27,7 +29,7 @@ _LAZY = {
     "Client": "secagg.protocol.client",
     "Server": "secagg.protocol.server",
     "Config": "secagg.protocol.config",
-    "Mode": "secagg.protocol.config",
+    "Mode": "secagg.protocol.vocabulary",
     "plan": "secagg.protocol.planner",
     "run_round": "secagg.protocol.runner",
     "RoundResult": "secagg.protocol.runner",
@@ -38,8 +40,6 @@ def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'secagg' has no attribute {name!r}")
-    import importlib
-
     return getattr(importlib.import_module(module), name)
 
 

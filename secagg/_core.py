@@ -15,7 +15,9 @@ import hashlib
 import sys
 from pathlib import Path
 
-from .exceptions import CoreError, InvalidInputError, StaleBuildError
+import numpy as np
+
+from .exceptions import CoreError, InvalidInputError, MalformedMessageError, StaleBuildError
 
 try:
     from ._ffi import ffi, lib
@@ -114,15 +116,11 @@ def _check_bits(b: object) -> int:
 
 def word_dtype(b: int) -> object:
     """numpy dtype of a Z_2^b vector: native uint32 for b <= 32, else uint64."""
-    import numpy as np
-
     return np.dtype(np.uint32) if _check_bits(b) <= 32 else np.dtype(np.uint64)
 
 
 def check_vec(vec: object, b: int, name: str = "vec", *, writable: bool = False) -> None:
     """Check type, dtype, shape, contiguity (and writability) of a Z_2^b vector, not its range."""
-    import numpy as np
-
     want = word_dtype(b)
     if not isinstance(vec, np.ndarray):
         raise InvalidInputError(
@@ -142,8 +140,6 @@ def check_vec(vec: object, b: int, name: str = "vec", *, writable: bool = False)
 
 
 def _range_error(vec: object, b: int, name: str) -> InvalidInputError:
-    import numpy as np
-
     arr = np.asarray(vec)
     bad = np.flatnonzero(arr >= (np.uint64(1) << np.uint64(b)) if b < 64 else np.zeros(0, bool))
     where = f"; the first is {int(arr[bad[0]])} at index {int(bad[0])}" if bad.size else ""
@@ -194,8 +190,6 @@ def keystream(impl: int, key: bytes, counter: bytes, nbytes: int) -> bytes:
 
 def expand(impl: int, key: bytes, m: int, b: int) -> object:
     """The mask vector of key: m words, word i = keystream word i mod 2^b."""
-    import numpy as np
-
     out = np.empty(m, dtype=word_dtype(b))  # type: ignore[call-overload]
     code = lib.secagg_expand(
         impl,
@@ -275,8 +269,6 @@ def pack(vec: object, b: int) -> bytes:
 
 
 def _wire_status(code: int, data: bytes, m: int, b: int, what: str) -> None:
-    from .exceptions import MalformedMessageError
-
     if code == lib.SECAGG_ERR_LENGTH:
         raise MalformedMessageError(
             f"{what}: a packed vector of {m} elements of {b} bits is {packed_size(m, b)} bytes, "
@@ -292,8 +284,6 @@ def _wire_status(code: int, data: bytes, m: int, b: int, what: str) -> None:
 
 def unpack(data: bytes, m: int, b: int) -> object:
     """Unpack m elements of b bits; MalformedMessageError on bad length or padding."""
-    import numpy as np
-
     out = np.empty(m, dtype=word_dtype(b))  # type: ignore[call-overload]
     code = lib.secagg_unpack(
         ffi.from_buffer("uint8_t[]", data),

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from secagg import crypto
-from secagg.exceptions import InvalidInputError, MalformedMessageError, ProtocolViolationError
+from secagg.exceptions import InvalidInputError, ProtocolViolationError
 
 DATA = Path(__file__).parent / "data"
 VECTORS = json.loads((DATA / "rfc_curve_vectors.json").read_text())
@@ -509,7 +509,7 @@ def test_get_backend_unknown() -> None:
         crypto.get_backend("nacl")
 
 
-# ------------------------------------------------------------------ signed strings, bitmaps
+# ------------------------------------------------------------------ signed strings
 
 
 def test_message_layouts() -> None:
@@ -558,44 +558,6 @@ def test_message_arguments_checked() -> None:
     for call in bad_calls:
         with pytest.raises(InvalidInputError):
             call()
-
-
-def test_bitmap_lsb_first() -> None:
-    """Entry j of the list is bit j mod 8 of byte j // 8, least significant first."""
-    universe = list(range(1, 11))
-    assert crypto.bitmap([1, 9], universe) == b"\x01\x01"
-    assert crypto.bitmap([8, 10], universe) == b"\x80\x02"
-    assert crypto.bitmap([], []) == b""
-    assert crypto.bitmap([30], [10, 20, 30]) == b"\x04"
-
-
-@given(
-    universe=st.lists(st.integers(1, 10**6), unique=True, max_size=70),
-    data=st.data(),
-)
-def test_bitmap_roundtrip(universe: list[int], data: st.DataObject) -> None:
-    """from_bitmap(bitmap(S, U), U) returns S in U's order, in ceil(|U|/8) bytes."""
-    chosen = data.draw(st.sets(st.sampled_from(universe)) if universe else st.just(set()))
-    enc = crypto.bitmap(chosen, universe)
-    assert len(enc) == (len(universe) + 7) // 8
-    assert crypto.from_bitmap(enc, universe) == [v for v in universe if v in chosen]
-
-
-def test_bitmap_malformed() -> None:
-    """Bad length or unused bit set: MalformedMessageError; an unknown id: InvalidInputError."""
-    universe = [1, 2, 3]
-    with pytest.raises(MalformedMessageError, match="unused bits"):
-        crypto.from_bitmap(b"\x08", universe)
-    with pytest.raises(MalformedMessageError, match="1 bytes"):
-        crypto.from_bitmap(b"\x01\x00", universe)
-    with pytest.raises(MalformedMessageError):
-        crypto.from_bitmap("x", universe)  # type: ignore[arg-type]
-    assert crypto.from_bitmap(b"\x07", universe) == [1, 2, 3]
-    assert crypto.from_bitmap(b"\xff", list(range(8))) == list(range(8))
-    with pytest.raises(InvalidInputError, match="not in"):
-        crypto.bitmap([4], universe)
-    with pytest.raises(InvalidInputError, match="more than once"):
-        crypto.bitmap([1], [1, 1])
 
 
 def test_module_functions_use_default_backend() -> None:

@@ -229,6 +229,13 @@ def test_bad_updates_are_refused():
         Layout.of([])
 
 
+def test_non_numeric_l2_clip_is_refused_by_name():
+    """A non-numeric l2_clip is an InvalidInputError naming l2_clip, never a TypeError."""
+    layout = Layout.of([np.zeros(3)])
+    with pytest.raises(InvalidInputError, match="l2_clip must be a positive finite number"):
+        UpdateCodec(layout, clip=1.0, scale=8.0, n_max=2, l2_clip="x")
+
+
 def test_decode_refuses_wrong_length_and_zero_weight():
     """Decoding checks the vector length and dtype and refuses a zero total weight."""
     layout = Layout.of([np.zeros(3)])

@@ -5,28 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 
+from .. import __version__, _core, crypto, prg
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import __version__, _core
-
-    info: dict[str, object] = {"version": __version__, "core": _core.version()}
-    try:
-        from .. import prg
-
-        info["implementations"] = list(prg.implementations())
-        info["implementation"] = prg.selected_implementation()
-    except (ImportError, AttributeError):
-        pass
-    try:
-        from .. import crypto
-
-        info["crypto_backend"] = crypto.backend_name()
-    except (ImportError, AttributeError):
-        pass
+    info: dict[str, object] = {
+        "version": __version__,
+        "core": _core.version(),
+        "implementations": list(prg.implementations()),
+        "implementation": prg.selected_implementation(),
+        "crypto_backend": crypto.backend_name(),
+    }
     if args.json:
         print(json.dumps(info))
     else:

@@ -11,6 +11,9 @@ import argparse
 import secrets
 import sys
 
+from .. import shamir
+from ..exceptions import DecodingError, SecAggError
+
 MAX_HOLDERS = 50  # keeps the printout readable
 
 
@@ -38,9 +41,6 @@ def _chunk_values(share: bytes) -> list[int]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the walk-through; returns 0, or 2 for bad parameters."""
-    from .. import shamir
-    from ..exceptions import DecodingError, SecAggError
-
     secret = args.secret.encode()
     t, n = args.t, args.n
     problem = None

@@ -30,8 +30,8 @@ from secagg.protocol.config import Config
 from secagg.protocol.graph import Graph
 from secagg.protocol.server import Server
 from secagg.protocol.vocabulary import State
+from secagg.shamir import P
 
-P = (1 << 61) - 1
 SID = hashlib.sha256(b"fuzz/session").digest()
 
 

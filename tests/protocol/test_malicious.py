@@ -44,7 +44,7 @@ from secagg.protocol.config import Config
 from secagg.protocol.policy import ClientPolicy
 from secagg.protocol.vocabulary import State
 
-P = (1 << 61) - 1
+P = shamir.P
 
 
 # --------------------------------------------------------------------------

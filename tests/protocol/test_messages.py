@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secagg import packing
+from secagg import packing, shamir
 from secagg.exceptions import InvalidInputError, MalformedMessageError
 from secagg.protocol import messages as M
 from secagg.protocol.config import Config
@@ -20,7 +20,7 @@ from secagg.protocol.vocabulary import Mode
 DATA = Path(__file__).parents[1] / "data"
 VECTORS = json.loads((DATA / "wire_vectors.json").read_text())["vectors"]
 SID = bytes(range(32))
-P = (1 << 61) - 1
+P = shamir.P
 
 CLASSES = {
     0x01: M.ConfigRequest,

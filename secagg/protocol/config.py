@@ -72,57 +72,10 @@ class Config:
     registry_digest: bytes = field(default=bytes(DIGEST_LEN))
 
     def __post_init__(self) -> None:
-        for name in ("n", "t", "k", "b", "m", "c", "n_min"):
-            value = getattr(self, name)
-            if not is_int(value):
-                raise InvalidInputError(
-                    f"config field {name} must be an integer, got {type(value).__name__} {value!r}."
-                )
-            object.__setattr__(self, name, int(value))
-        object.__setattr__(self, "mode", Mode.parse(self.mode))
-        digest = self.registry_digest
-        if not isinstance(digest, (bytes, bytearray, memoryview)):
-            raise InvalidInputError(f"registry_digest must be bytes, got {type(digest).__name__}.")
-        digest = bytes(digest)
-        object.__setattr__(self, "registry_digest", digest)
-
-        if not 3 <= self.n <= MAX_N:
-            raise InvalidInputError(
-                f"n must lie in 3..{MAX_N} (the largest cohort a message can carry), "
-                f"got n = {self.n}."
-            )
-        for name in ("t", "k", "c", "n_min"):
-            value = getattr(self, name)
-            if not 0 <= value <= _U32_MAX:
-                raise InvalidInputError(
-                    f"config field {name} must fit in 32 bits (0..{_U32_MAX}), got {value}."
-                )
-        problem = threshold_violation(self.n, self.t, self.k, self.c, self.n_min, self.mode)
+        _normalise(self)
+        problem = _field_problem(self)
         if problem is not None:
             raise InvalidInputError(problem)
-        if not 1 <= self.b <= 64:
-            raise InvalidInputError(f"b must lie in 1..64, got b = {self.b}.")
-        if self.m <= 0:
-            raise InvalidInputError(f"m (vector length) must be positive, got m = {self.m}.")
-        if self.m * self.word_bytes > MAX_KEYSTREAM_BYTES:
-            raise InvalidInputError(
-                f"m * w = {self.m} * {self.word_bytes} = {self.m * self.word_bytes} bytes "
-                f"exceeds the 2^36-byte limit one PRG key may expand."
-            )
-        if len(digest) != DIGEST_LEN:
-            raise InvalidInputError(
-                f"registry_digest must be {DIGEST_LEN} bytes, got {len(digest)}."
-            )
-        if self.mode is Mode.ACTIVE and digest == bytes(DIGEST_LEN):
-            raise InvalidInputError(
-                "active mode needs the registry digest of the clients' verification keys, "
-                "got 32 zero bytes."
-            )
-        if self.mode is Mode.SEMI_HONEST and digest != bytes(DIGEST_LEN):
-            raise InvalidInputError(
-                "semi_honest mode carries no registry: its registry_digest must be 32 zero "
-                f"bytes, got {digest.hex()}."
-            )
 
     @property
     def h(self) -> int:
@@ -228,6 +181,61 @@ class Config:
             )
         except InvalidInputError as exc:
             raise MalformedMessageError(f"canonical config is not a valid config: {exc}") from exc
+
+
+def _normalise(config: Config) -> None:
+    """Integers as int, the mode as a Mode, the digest as bytes (or InvalidInputError)."""
+    for name in ("n", "t", "k", "b", "m", "c", "n_min"):
+        value = getattr(config, name)
+        if not is_int(value):
+            raise InvalidInputError(
+                f"config field {name} must be an integer, got {type(value).__name__} {value!r}."
+            )
+        object.__setattr__(config, name, int(value))
+    object.__setattr__(config, "mode", Mode.parse(config.mode))
+    digest = config.registry_digest
+    if not isinstance(digest, (bytes, bytearray, memoryview)):
+        raise InvalidInputError(f"registry_digest must be bytes, got {type(digest).__name__}.")
+    object.__setattr__(config, "registry_digest", bytes(digest))
+
+
+def _field_problem(config: Config) -> str | None:
+    """The first rule a normalised config breaks, as a sentence, or None."""
+    if not 3 <= config.n <= MAX_N:
+        return (
+            f"n must lie in 3..{MAX_N} (the largest cohort a message can carry), "
+            f"got n = {config.n}."
+        )
+    for name in ("t", "k", "c", "n_min"):
+        value = getattr(config, name)
+        if not 0 <= value <= _U32_MAX:
+            return f"config field {name} must fit in 32 bits (0..{_U32_MAX}), got {value}."
+    problem = threshold_violation(config.n, config.t, config.k, config.c, config.n_min, config.mode)
+    if problem is not None:
+        return problem
+    if not 1 <= config.b <= 64:
+        return f"b must lie in 1..64, got b = {config.b}."
+    if config.m <= 0:
+        return f"m (vector length) must be positive, got m = {config.m}."
+    if config.m * config.word_bytes > MAX_KEYSTREAM_BYTES:
+        return (
+            f"m * w = {config.m} * {config.word_bytes} = {config.m * config.word_bytes} bytes "
+            f"exceeds the 2^36-byte limit one PRG key may expand."
+        )
+    digest = config.registry_digest
+    if len(digest) != DIGEST_LEN:
+        return f"registry_digest must be {DIGEST_LEN} bytes, got {len(digest)}."
+    if config.mode is Mode.ACTIVE and digest == bytes(DIGEST_LEN):
+        return (
+            "active mode needs the registry digest of the clients' verification keys, "
+            "got 32 zero bytes."
+        )
+    if config.mode is Mode.SEMI_HONEST and digest != bytes(DIGEST_LEN):
+        return (
+            "semi_honest mode carries no registry: its registry_digest must be 32 zero "
+            f"bytes, got {digest.hex()}."
+        )
+    return None
 
 
 def new_nonce() -> bytes:

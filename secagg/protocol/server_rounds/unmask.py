@@ -86,7 +86,7 @@ class CollectUnmasking(ServerState):
         corrected: dict[int, tuple[int, ...]] = {}
         rebuilt: dict[int, list[int]] = {ShareKind.SELF_MASK: [], ShareKind.SECRET_KEY: []}
         for v, kind in needed:
-            recovered = self._recover(v, kind)
+            recovered = _recover(self, v, kind)
             if isinstance(recovered, str):
                 return self.abort(recovered, alive)
             secret, wrong = recovered
@@ -135,42 +135,44 @@ class CollectUnmasking(ServerState):
             f"t = {self.session.config.t}; its mask cannot be removed."
         )
 
-    def _fits(self, owner: int, kind: int, secret: bytes) -> bool:
-        """The §9 check: b must reproduce the commitment, s^SK the advertised s_pk."""
-        if kind == ShareKind.SELF_MASK:
-            found = crypto.self_commitment(self.session.session_id, owner, secret)
-            return found == self.commitments[owner]
-        try:
-            return crypto.x25519_public(secret) == self.adverts[owner].s_pk
-        except SecAggError:
-            return False
 
-    def _recover(self, owner: int, kind: int) -> tuple[bytes, tuple[int, ...]] | str:
-        """The secret and the holders found wrong, or why it cannot be rebuilt.
+def _fits(state: CollectUnmasking, owner: int, kind: int, secret: bytes) -> bool:
+    """The §9 check: b must reproduce the commitment, s^SK the advertised s_pk."""
+    if kind == ShareKind.SELF_MASK:
+        found = crypto.self_commitment(state.session.session_id, owner, secret)
+        return found == state.commitments[owner]
+    try:
+        return crypto.x25519_public(secret) == state.adverts[owner].s_pk
+    except SecAggError:
+        return False
 
-        Interpolates from t shares; only on a failed check decodes all of
-        them as a Reed–Solomon codeword (§9).
-        """
-        t = self.session.config.t
-        what = "self-mask seed b" if kind == ShareKind.SELF_MASK else "masking key s^SK"
-        got = self.shares.get((owner, kind), {})
-        xs = sorted(got)
-        try:
-            secret = shamir.reconstruct(xs[:t], [got[x] for x in xs[:t]], t, 32)
-            if self._fits(owner, kind, secret):
-                return secret, ()
-        except (SecAggError, ValueError):
-            pass
-        try:
-            secret, bad = shamir.decode(xs, [got[x] for x in xs], t, 32)
-        except (DecodingError, SecAggError, ValueError) as exc:
-            return (
-                f"client {owner}: its {what} could not be reconstructed from the "
-                f"{len(xs)} shares received (too many wrong shares: {exc})."
-            )
-        if not self._fits(owner, kind, secret):
-            return (
-                f"client {owner}: the {what} decoded from {len(xs)} shares fails its check "
-                "(too many wrong shares)."
-            )
-        return secret, tuple(sorted(bad))
+
+def _recover(state: CollectUnmasking, owner: int, kind: int) -> tuple[bytes, tuple[int, ...]] | str:
+    """The secret and the holders found wrong, or why it cannot be rebuilt.
+
+    Interpolates from t shares; only on a failed check decodes all of
+    them as a Reed–Solomon codeword (§9).
+    """
+    t = state.session.config.t
+    what = "self-mask seed b" if kind == ShareKind.SELF_MASK else "masking key s^SK"
+    got = state.shares.get((owner, kind), {})
+    xs = sorted(got)
+    try:
+        secret = shamir.reconstruct(xs[:t], [got[x] for x in xs[:t]], t, 32)
+        if _fits(state, owner, kind, secret):
+            return secret, ()
+    except (SecAggError, ValueError):
+        pass
+    try:
+        secret, bad = shamir.decode(xs, [got[x] for x in xs], t, 32)
+    except (DecodingError, SecAggError, ValueError) as exc:
+        return (
+            f"client {owner}: its {what} could not be reconstructed from the "
+            f"{len(xs)} shares received (too many wrong shares: {exc})."
+        )
+    if not _fits(state, owner, kind, secret):
+        return (
+            f"client {owner}: the {what} decoded from {len(xs)} shares fails its check "
+            "(too many wrong shares)."
+        )
+    return secret, tuple(sorted(bad))

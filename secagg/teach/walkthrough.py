@@ -288,8 +288,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"  plain:  {_words(plain.astype(config.dtype))}")
     ok = bool(np.array_equal(res.sum.astype(np.int64), plain))
     print(
-        "match: yes — the server holds this sum and U3; while fewer than t of any client's\n"
-        "holders collude with it, nothing else about a single input (docs/security.md)"
+        "match: yes — the server holds this sum and U3, and nothing else about a single\n"
+        "input while fewer than t of any client's holders collude with it"
+        + (
+            " (docs/security.md)"
+            if active
+            else ",\nand, in semi_honest mode, while it follows the protocol (docs/security.md)"
+        )
         if ok
         else "MISMATCH"
     )

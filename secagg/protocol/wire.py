@@ -270,8 +270,10 @@ def decode_bitmap(data: Buffer, universe_size: int) -> list[int]:
         The 0-based positions whose bit is set.
 
     Raises:
-        MalformedMessageError: Wrong length or a non-zero unused bit.
+        MalformedMessageError: Not bytes, wrong length or a non-zero unused bit.
     """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise MalformedMessageError(f"a bitmap must be bytes, got {type(data).__name__}.")
     problem = bitmap_problem(data, universe_size)
     if problem is not None:
         raise MalformedMessageError(problem)

@@ -109,7 +109,14 @@ class Limits:
 
     @classmethod
     def of(cls, config: Config) -> Limits:
-        """The limits of a session config."""
+        """The limits of a session config.
+
+        Args:
+            config: The session's validated Config.
+
+        Returns:
+            Its n, k, b and m, and whether its mode is active.
+        """
         return cls(config.n, config.k, config.b, config.m, config.mode is Mode.ACTIVE)
 
     @classmethod
@@ -164,6 +171,16 @@ class Sender(Enum):
 
 def pack_header(mtype: int, session_id: bytes, sender: int, who: Sender, name: str) -> bytes:
     """The 42-byte header of a message ``name`` of type ``mtype`` sent by ``who``.
+
+    Args:
+        mtype: The type code (header byte 5).
+        session_id: The 32-byte session id.
+        sender: The sender's id (0 for the server).
+        who: Who may send this message type.
+        name: The message's name, for error sentences.
+
+    Returns:
+        magic ‖ version ‖ type ‖ session id ‖ u32be sender.
 
     Raises:
         InvalidInputError: The session id is not 32 bytes or the sender id

@@ -41,6 +41,7 @@ __all__ = [
     "SHARE_LEN",
     "SHARE_PLAINTEXT_LEN",
     "CIPHERTEXT_LEN",
+    "CONFIG_LEN",
     "CONFIG_LABEL",
     "CONFIG_VERSION",
     "SESSION_LABEL",
@@ -84,6 +85,11 @@ CONFIG_LABEL = b"secagg/v1/config"
 CONFIG_VERSION = 1
 SESSION_LABEL = b"secagg/v1/session"
 REGISTRY_LABEL = b"secagg/v1/registry"
+
+#: canonical(config) (PROTOCOL.md §5): label, u8 version, u32be n t k c n_min,
+#: u8 b, u64be m, u8 mode, 32-byte registry digest; the mode byte comes last
+#: before the digest.
+CONFIG_LEN = len(CONFIG_LABEL) + 1 + 5 * 4 + 1 + 8 + 1 + DIGEST_LEN
 
 #: A source of random bytes: ``rng(n)`` returns n bytes (os.urandom by default).
 Rng = Callable[[int], bytes]

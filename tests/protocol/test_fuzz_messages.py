@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -30,24 +29,10 @@ from secagg.protocol.config import Config
 from secagg.protocol.graph import Graph
 from secagg.protocol.server import Server
 from secagg.protocol.vocabulary import State
+from secagg.protocol.wire import Limits
 from secagg.shamir import P
 
 SID = hashlib.sha256(b"fuzz/session").digest()
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The config attributes the decoder reads (n, k, b, m, mode)."""
-
-    n: int
-    k: int
-    b: int
-    m: int
-    mode: str
-
-    @property
-    def active(self) -> bool:
-        return self.mode == "active"
 
 
 # --------------------------------------------------------------------------
@@ -61,7 +46,7 @@ def limits(draw: st.DrawFn) -> Limits:
     k = n - 1 if active else draw(st.integers(1, n - 1))
     b = draw(st.integers(1, 64))
     m = draw(st.integers(1, 48))
-    return Limits(n, k, b, m, "active" if active else "semi_honest")
+    return Limits(n, k, b, m, active)
 
 
 def _bytes(n: int) -> st.SearchStrategy[bytes]:
@@ -308,7 +293,7 @@ HOSTILE = [
     (
         "client id above n",
         _header(M.MsgType.SURVIVOR_SIGNATURE, 6) + bytes(64),
-        Limits(5, 4, 8, 4, "active"),
+        Limits(5, 4, 8, 4, True),
     ),
     (
         "huge advert count, no entries",
@@ -393,22 +378,22 @@ HOSTILE = [
         + b"\x08"
         + (3).to_bytes(8, "big")
         + bytes(3),
-        Limits(5, 4, 8, 4, "semi_honest"),
+        Limits(5, 4, 8, 4, False),
     ),
     (
         "survivor bitmap over another n",
         _header(M.MsgType.UNMASK_REQUEST, 0) + b"\0\0\0\x06\x3f\x00",
-        Limits(5, 4, 8, 4, "semi_honest"),
+        Limits(5, 4, 8, 4, False),
     ),
     (
         "unsigned unmask request in active mode",
         _header(M.MsgType.UNMASK_REQUEST, 0) + b"\0\0\0\x05\x1f\x00",
-        Limits(5, 4, 8, 4, "active"),
+        Limits(5, 4, 8, 4, True),
     ),
     (
         "survivor signature in semi_honest mode",
         _header(M.MsgType.SURVIVOR_SIGNATURE, 1) + bytes(64),
-        Limits(5, 4, 8, 4, "semi_honest"),
+        Limits(5, 4, 8, 4, False),
     ),
     (
         "flag byte 2",
@@ -433,7 +418,7 @@ HOSTILE = [
     (
         "message larger than the session allows",
         _header(M.MsgType.ABORT, 0) + b"\0\0" + bytes(5000),
-        Limits(5, 4, 8, 4, "semi_honest"),
+        Limits(5, 4, 8, 4, False),
     ),
 ]
 

@@ -10,6 +10,9 @@ configuration), :mod:`fl.privacy` (DP set-up and accounting), :mod:`fl.plan`
 :mod:`fl.aggregators` (masking and the plain baseline), :mod:`fl.audit`,
 :mod:`fl.server`, :mod:`fl.federation` (the loop), :mod:`fl.plots`,
 :mod:`fl.cli`.
+
+The demo lives in the repository, not in the installed package: run it from
+a checkout (``make demo``).
 """
 
 from __future__ import annotations

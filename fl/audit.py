@@ -182,7 +182,9 @@ class Audit:
         outside = [(r, u) for u in sorted(selfs - set(outcome.survivors))]
         self.both_secrets += both
         self.self_mask_outside_u3 += outside
-        self.pairwise[r] = [(int(u), str(outcome.dropped.get(u, "?"))) for u in rec["pairwise"]]
+        self.pairwise[r] = [
+            (int(u), str(outcome.dropped.get(u, "?"))) for u in rec.get("pairwise", ())
+        ]
         if both:
             self.findings.append(
                 f"round {r + 1}: both secrets of clients {[u for _, u in both]} were rebuilt"

@@ -264,3 +264,19 @@ def test_plain_round_factory_ignores_the_session():
     """The plain baseline needs no keys: its factory gives the plan's config."""
     plan = build_plan(SMALL, [np.zeros(3)], 10)
     assert plain_round(plan, {1: 6}).config is plan.config
+
+
+def test_audit_flags_secrets_rebuilt_against_the_rules():
+    """A client with both secrets rebuilt, or a self-mask seed rebuilt outside U3, is a
+    finding (the server could then unmask that client)."""
+    codec, cfg = _codec_config()
+    words = _words(codec, 5)
+    outcome = MaskingAggregator(cfg, record=True).aggregate(_encoded(codec, 5), {5: "R2"})
+    assert outcome.survivors == frozenset({1, 2, 3, 4})
+    clean = Audit()
+    clean.add(outcome, words)
+    assert clean.findings == [] and clean.pairwise == {0: [(5, "R2")]}
+    bad = Audit()
+    bad.add(replace(outcome, reconstructed={"self_mask": (1, 2, 5), "pairwise": (2, 5)}), words)
+    assert bad.both_secrets == [(0, 2), (0, 5)] and bad.self_mask_outside_u3 == [(0, 5)]
+    assert len(bad.findings) == 2 and not bad.private

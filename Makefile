@@ -17,7 +17,7 @@ all: test
 
 $(VENV)/.stamp-deps: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet --upgrade pip "setuptools>=77"
 	$(VPY) -m pip install --quiet -e '.[test,demo]'
 	touch $@
 

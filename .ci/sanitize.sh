@@ -16,7 +16,7 @@ if [ ! -x "$WORK/venv/bin/python" ]; then
 fi
 # Dependencies first, then a non-editable build with the sanitizer flags: the
 # sanitized module lives only in this virtualenv.
-"$WORK/venv/bin/python" -m pip install --quiet setuptools wheel cffi numpy "pycryptodome>=3.21,<5" \
+"$WORK/venv/bin/python" -m pip install --quiet "setuptools>=77" wheel cffi numpy "pycryptodome>=3.21,<5" \
     pytest hypothesis pytest-benchmark "cryptography>=42,<52" "matplotlib>=3.7" "dp-accounting>=0.4"
 SECAGG_SANITIZE=1 "$WORK/venv/bin/python" -m pip install --quiet --no-build-isolation \
     --force-reinstall --no-deps "$WORK/tree"
@@ -37,10 +37,12 @@ print("sanitized module:", m.__file__)
 PY
 # The whole suite, run from outside the tree (so a subprocess started by a
 # test cannot pick up the unbuilt source package) with copies of what the
-# tests read besides the package. Every C entry point the protocol and the FL
-# loop reach runs under the sanitizers this way, not only the core tests.
+# tests read besides the package, the demo fl/ (never installed) included.
+# Every C entry point the protocol and the FL loop reach runs under the
+# sanitizers this way, not only the core tests.
 rm -rf "$WORK/run" && mkdir -p "$WORK/run"
-cp -r "$WORK/tree/tests" "$WORK/tree/docs" "$WORK/tree/bench" "$WORK/tree/pyproject.toml" "$WORK/run/"
+cp -r "$WORK/tree/tests" "$WORK/tree/docs" "$WORK/tree/bench" "$WORK/tree/fl" \
+    "$WORK/tree/pyproject.toml" "$WORK/run/"
 cd "$WORK/run"
 LD_PRELOAD="$ASAN_LIB $UBSAN_LIB" HYPOTHESIS_PROFILE=sanitize \
     "$WORK/venv/bin/python" -m pytest -p no:cacheprovider -q tests

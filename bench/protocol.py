@@ -7,9 +7,11 @@ Runs :func:`secagg.protocol.runner.run_round` with n clients, floor(D·n) of whi
 after R1 (before replying to R2): the costly case, since the server must then
 rebuild those clients' masking keys and remove their pairwise masks. The
 dropout set comes from ``--seed`` (fixed by default); secrets always come
-from the OS CSPRNG. Without ``--neighbors``/``--threshold`` the planner's
-(k, t) for (n, D) is used. An aborted round is reported as such, never
-retried.
+from the OS CSPRNG. The config comes from
+:func:`secagg.protocol.planner.session_config`: without ``--neighbors`` and
+``--threshold`` the planner's (k, t) for (n, D); either one given replaces
+the planner's choice and the other follows the planner's rule. An aborted
+round is reported as such, never retried.
 
 Lines printed (one JSON object each): ``machine`` (CPU, core implementation,
 crypto backend), ``config``, ``phase`` (client and server seconds per round),
@@ -51,9 +53,8 @@ from secagg.exceptions import SecAggError
 from secagg.protocol import runner as runner_module
 from secagg.protocol.config import Config
 from secagg.protocol.graph import Graph
-from secagg.protocol.planner import plan
+from secagg.protocol.planner import plan, session_config
 from secagg.protocol.server import Server
-from secagg.protocol.thresholds import count_of
 from secagg.protocol.vocabulary import Mode
 
 from .core import machine_info, openssl_speed
@@ -236,32 +237,35 @@ def server_class(memory: str) -> Iterator[None]:
 
 
 def choose_config(args: argparse.Namespace) -> tuple[Config, dict[str, Any]]:
-    """The config to run and how it was chosen."""
+    """The config to run (:func:`secagg.protocol.planner.session_config`) and how it was chosen.
+
+    Without ``--neighbors`` the planner chooses k (and t, unless
+    ``--threshold`` gives it); with ``--neighbors`` and no ``--threshold``, t
+    is the planner's rule for that graph. n_min is max(t, n - D) as the
+    planner's: nothing is released below n - D survivors.
+    """
     mode = Mode.parse(args.mode)
     digest = PLACEHOLDER_DIGEST if mode is Mode.ACTIVE else bytes(32)
-    if args.neighbors is None and args.threshold is None:
-        p = plan(args.clients, args.dropout, args.corrupt, mode=mode)
-        cfg = p.config(args.bits, args.dim, registry_digest=digest)
-        return cfg, {
-            "chosen_by": "planner",
-            "planned_dropouts": p.dropouts,
-            "d": p.d,
-            "p_dropout_exceeds": p.p_dropout_exceeds,
-        }
-    if args.neighbors is None or args.threshold is None:
-        raise SystemExit("--neighbors and --threshold go together (or omit both for the planner)")
-    cfg = Config(
-        n=args.clients,
-        t=args.threshold,
-        k=args.neighbors,
-        # As the planner would: nothing is released below n - D survivors.
-        n_min=max(args.threshold, args.clients - count_of(args.dropout, args.clients)),
-        b=args.bits,
-        m=args.dim,
+    cfg = session_config(
+        args.clients,
+        args.bits,
+        args.dim,
+        dropout=args.dropout,
+        corrupt=args.corrupt,
         mode=mode,
+        k=args.neighbors,
+        t=args.threshold,
         registry_digest=digest,
     )
-    return cfg, {"chosen_by": "command line"}
+    if args.neighbors is not None:
+        return cfg, {"chosen_by": "command line"}
+    p = plan(args.clients, args.dropout, args.corrupt, mode=mode)
+    return cfg, {
+        "chosen_by": "planner" if args.threshold is None else "planner, t from the command line",
+        "planned_dropouts": p.dropouts,
+        "d": p.d,
+        "p_dropout_exceeds": p.p_dropout_exceeds,
+    }
 
 
 def dropout_set(n: int, rate: float, seed: int) -> list[int]:
@@ -310,8 +314,8 @@ def one_round(cfg: Config, dropped: list[int], memory: str) -> tuple[Any, Any, f
     return result, server, cpu
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m bench.protocol``."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m bench.protocol``."""
     ap = argparse.ArgumentParser(
         prog="python -m bench.protocol", description=__doc__.splitlines()[0]
     )
@@ -336,7 +340,12 @@ def main(argv: list[str] | None = None) -> int:
         "slows the round, so its timings are not the protocol's), off",
     )
     ap.add_argument("--openssl-seconds", type=int, default=3)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m bench.protocol``."""
+    args = build_parser().parse_args(argv)
 
     try:
         cfg, how = choose_config(args)

@@ -31,7 +31,7 @@ import numpy as np
 
 from secagg import crypto, prg
 from secagg.protocol.config import Config
-from secagg.protocol.planner import plan
+from secagg.protocol.planner import session_config
 from secagg.protocol.runner import run_round
 
 from .core import machine_info
@@ -88,13 +88,14 @@ def main(argv: list[str] | None = None) -> int:
 
     points: dict[str, list[tuple[int, float]]] = {"sparse": [], "complete": []}
     for n in args.clients:
-        p = plan(n, args.dropout, args.corrupt)
-        configs = [("sparse" if not p.complete else "complete", p.config(args.bits, args.dim))]
-        if n <= args.complete_max and not p.complete:
+        rates = {"dropout": args.dropout, "corrupt": args.corrupt}
+        planned = session_config(n, args.bits, args.dim, **rates)
+        complete = planned.k == n - 1
+        configs = [("complete" if complete else "sparse", planned)]
+        if n <= args.complete_max and not complete:
             t = n // 2 + 1
-            n_min = max(t, p.n_min)
             configs.append(
-                ("complete", Config(n=n, t=t, n_min=n_min, k=n - 1, b=args.bits, m=args.dim))
+                ("complete", session_config(n, args.bits, args.dim, k=n - 1, t=t, **rates))
             )
         for graph, cfg in configs:
             runs = [_round(cfg, args.dropout, args.seed + r) for r in range(args.repeats)]
@@ -119,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    # matplotlib is an optional dependency: imported only to draw the plot.
     import matplotlib
 
     matplotlib.use("Agg")

@@ -14,7 +14,7 @@ import pytest
 
 from bench import protocol
 from secagg.protocol.config import Config
-from secagg.protocol.planner import plan
+from secagg.protocol.planner import session_config
 from secagg.protocol.runner import run_round
 from secagg.protocol.vocabulary import Mode
 
@@ -32,7 +32,7 @@ def _round(cfg: Config, dropped: list[int]):
 @pytest.mark.parametrize("n,m", [(20, 10_000), (50, 10_000), (20, 100_000)])
 def test_round_planner_20pct_dropout(benchmark, n: int, m: int) -> None:
     """Planner's (k, t), 20% of clients stop after R1: one round, exact sum."""
-    cfg = plan(n, 0.2).config(32, m)
+    cfg = session_config(n, 32, m, dropout=0.2, corrupt=0.0)
     dropped = protocol.dropout_set(n, 0.2, seed=1)
     benchmark.extra_info.update(k=cfg.k, t=cfg.t)
     benchmark.pedantic(_round, args=(cfg, dropped), rounds=3, iterations=1)
@@ -40,13 +40,15 @@ def test_round_planner_20pct_dropout(benchmark, n: int, m: int) -> None:
 
 def test_round_complete_graph(benchmark) -> None:
     """Complete graph n = 30, t = 16, 20% dropout after R1."""
-    cfg = Config(n=30, t=16, n_min=16, k=29, b=32, m=10_000)
+    cfg = session_config(30, 32, 10_000, dropout=0.2, corrupt=0.0, k=29, t=16, n_min=16)
     benchmark.pedantic(_round, args=(cfg, protocol.dropout_set(30, 0.2, 1)), rounds=3)
 
 
 def test_round_active_mode(benchmark) -> None:
     """Active mode (signatures, R3), complete graph n = 10, one dropout after R1."""
-    cfg = plan(10, 0.1, mode=Mode.ACTIVE).config(32, 10_000, registry_digest=b"\1" * 32)
+    cfg = session_config(
+        10, 32, 10_000, dropout=0.1, corrupt=0.0, mode=Mode.ACTIVE, registry_digest=b"\1" * 32
+    )
     benchmark.pedantic(_round, args=(cfg, [4]), rounds=3)
 
 

@@ -2,20 +2,22 @@
 FedProx / FedNova with every round's updates summed by secure aggregation,
 optional differential privacy, and the demo (``python -m fl``).
 
-Modules: :mod:`fl.data` (vendored digits, synthetic data, Dirichlet
-partitions), :mod:`fl.models`, :mod:`fl.training` (local SGD, strategies),
-:mod:`fl.secure` (the client/server boundary), :mod:`fl.server`,
-:mod:`fl.federation` (the loop), :mod:`fl.plots`, :mod:`fl.cli`.
+Modules, each importing only those listed before it: :mod:`fl.data`
+(vendored digits, synthetic data, Dirichlet partitions), :mod:`fl.models`,
+:mod:`fl.training` (local SGD, strategies), :mod:`fl.config` (the run's
+configuration), :mod:`fl.privacy` (DP set-up and accounting), :mod:`fl.plan`
+(the session plan), :mod:`fl.boundary` (the aggregation boundary),
+:mod:`fl.aggregators` (masking and the plain baseline), :mod:`fl.audit`,
+:mod:`fl.server`, :mod:`fl.federation` (the loop), :mod:`fl.plots`,
+:mod:`fl.cli`.
+
+The demo lives in the repository, not in the installed package: run it from
+a checkout (``make demo``).
 """
 
 from __future__ import annotations
 
+from .config import FLConfig
+from .federation import run_federated
+
 __all__ = ["FLConfig", "run_federated"]
-
-
-def __getattr__(name: str):  # lazy: importing fl must not pull in matplotlib or scipy
-    if name in __all__:
-        from . import federation
-
-        return getattr(federation, name)
-    raise AttributeError(name)

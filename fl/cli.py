@@ -22,7 +22,9 @@ from typing import Any, TextIO
 from secagg.exceptions import SecAggError
 from secagg.protocol.vocabulary import ROUNDS
 
-from .federation import FLConfig, RoundRecord, RunResult, run_federated
+from .config import FLConfig
+from .federation import RoundRecord, RunResult, run_federated
+from .plots import plot_accuracy, plot_round_time
 from .training import LocalConfig
 
 __all__ = ["main", "build_parser", "ProgressBar"]
@@ -254,6 +256,14 @@ def _audit(run: RunResult, out: TextIO) -> None:
             "  checked: no client had both its self-mask seed and its masking key rebuilt in "
             "any round, and every rebuilt self-mask seed belongs to a survivor\n"
         )
+    kinds = sorted({h.description for h in a.held})
+    problems = a.problems()
+    out.write(
+        f"  the server held, as its aggregator declared: {'; '.join(kinds)}; audit verdict: "
+        + ("private (every check passed)\n" if not problems else "NOT private:\n")
+    )
+    for problem in problems[:8]:
+        out.write(f"    {problem}\n")
 
 
 def _epsilon_note(run: RunResult) -> str:
@@ -358,8 +368,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{local_run.final_accuracy:.3f}, {_epsilon_note(local_run)}, "
                 f"{local_run.wall_time:.1f}s\n"
             )
-        from .plots import plot_accuracy, plot_round_time
-
         acc_png = plot_accuracy(runs, args.out / "accuracy.png")
         time_png = plot_round_time(runs, args.out / "round_time.png")
     except SecAggError as exc:

@@ -12,6 +12,8 @@ __all__ = ["plot_accuracy", "plot_round_time"]
 
 
 def _pyplot() -> Any:
+    # matplotlib is an optional dependency (the demo extra): imported only when
+    # a plot is drawn, so that importing fl does not need it.
     import matplotlib
 
     matplotlib.use("Agg")

@@ -23,18 +23,17 @@ mechanism and the numbers the guarantee rests on:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from secagg.dp import DistributedDP, LocalDP
+from secagg.dp import DistributedDP, LocalDP, PrivacyAccountant
 from secagg.protocol.config import Config
 from secagg.protocol.thresholds import count_of
 
-if TYPE_CHECKING:
-    from .federation import FLConfig
+from .config import FLConfig
 
-__all__ = ["GRAPH_FAILURE", "DPSetup", "dp_setup", "graph_failure"]
+__all__ = ["GRAPH_FAILURE", "DPSetup", "PrivacyLedger", "dp_setup", "graph_failure"]
 
 #: §11: a planner-chosen sparse graph fails with probability at most 2^-40
 #: (2^-41 for too many corrupt holders, 2^-41 for a cut).
@@ -163,6 +162,43 @@ def dp_setup(cfg: FLConfig, probe: Config, l2_sensitivity: float, dim: int) -> D
         f"no sampling amplification"
     )
     return DPSetup(mech, n_min, colluders, floor, cfg.dp_delta, per_session, total, desc)
+
+
+@dataclass
+class PrivacyLedger:
+    """What a run has spent: one charge per released sum, ε at the δ asked for.
+
+    Attributes:
+        setup: The run's DP set-up.
+        accountant: The RDP accountant the charges go to.
+    """
+
+    setup: DPSetup
+    accountant: PrivacyAccountant = field(default_factory=PrivacyAccountant)
+
+    def charge(self, survivors: int) -> float | None:
+        """Charge one released sum over ``survivors`` clients; return ε so far.
+
+        Distributed noise is charged with the honest shares the sum holds,
+        ``survivors - C`` (PROTOCOL.md §11); local noise per message, whatever
+        the sum.
+        """
+        mech = self.setup.mechanism
+        if isinstance(mech, DistributedDP):
+            self.accountant.charge(mech.round_rdp(survivors - self.setup.colluders))
+        else:
+            self.accountant.charge(mech.round_rdp())
+        return self.epsilon()
+
+    def epsilon(self) -> float | None:
+        """ε so far (None before any charge); local DP is also capped by basic composition."""
+        if not self.accountant.rounds:
+            return None
+        eps = self.accountant.epsilon(self.setup.delta)
+        mech = self.setup.mechanism
+        if isinstance(mech, LocalDP):
+            eps = min(eps, self.accountant.rounds * mech.epsilon_per_round)
+        return eps
 
 
 def _power_of_two(p: float) -> str:

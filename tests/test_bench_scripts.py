@@ -42,3 +42,16 @@ def test_scaling_script_prints_json_lines_and_writes_plot(tmp_path: Path) -> Non
     }
     assert all(r["round_s"] > 0 and not r["aborted"] for r in scaling)
     assert (tmp_path / "scaling.png").stat().st_size > 1000
+
+
+def test_bench_protocol_builds_its_config_with_session_config() -> None:
+    """bench.protocol's config is secagg's session_config for every way of giving k and t."""
+    from bench.protocol import build_parser, choose_config
+    from secagg.protocol.planner import session_config
+
+    base = ["--clients", "20", "--dim", "8", "--dropout", "0.2", "--corrupt", "0.1"]
+    cases = (([], None, None), (["--neighbors", "6"], 6, None), (["--threshold", "4"], None, 4))
+    for extra, k, t in cases:
+        cfg, how = choose_config(build_parser().parse_args(base + extra))
+        want = session_config(20, 32, 8, dropout=0.2, corrupt=0.1, k=k, t=t)
+        assert cfg == want, (extra, how)

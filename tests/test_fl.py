@@ -9,16 +9,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from fl.aggregators import MaskingAggregator
+from fl.boundary import HELD_MASKED, RoundOutcome
 from fl.data import DIGITS_PATH, dirichlet_partition, load_digits, make_synthetic
 from fl.federation import FLConfig, dropout_schedule, run_federated
 from fl.models import MLP, SoftmaxRegression
 from fl.privacy import GRAPH_FAILURE, dp_setup, graph_failure
-from fl.secure import PlainAggregator, SecureAggregator, build_config
 from fl.server import Server
 from fl.training import LocalConfig, Strategy
 from secagg.encoding import Layout, UpdateCodec, UpdateReusedError
 from secagg.exceptions import InvalidInputError
-from secagg.protocol.planner import plan
+from secagg.protocol.planner import plan, session_config
 from secagg.protocol.thresholds import count_of
 
 SMALL = FLConfig(
@@ -30,6 +31,11 @@ SMALL = FLConfig(
     local=LocalConfig(epochs=1, batch_size=32, lr=0.3),
     seed=3,
 )
+
+
+def build_config(n: int, bits: int, length: int, k: int):
+    """A session config with an explicit graph degree (dropout 0.2, no corrupt clients)."""
+    return session_config(n, bits, length, dropout=0.2, corrupt=0.0, k=k)
 
 
 def numeric_grad(model, params, x, y, eps=1e-6):
@@ -155,41 +161,42 @@ def test_encoded_updates_are_consumed_by_a_session():
     layout = Layout.of([np.zeros(4)])
     codec = UpdateCodec(layout, 1.0, 256.0, 3)
     cfg = build_config(3, codec.bits, codec.length, k=2)
-    agg = SecureAggregator(cfg)
+    agg = MaskingAggregator(cfg)
     enc = {i: codec.encode([np.full(4, 0.25 * i)], 1.0) for i in (1, 2, 3)}
-    view = agg.aggregate(enc)
+    view = agg.aggregate(enc, {})
     mean, w = codec.decode_mean(view.sum, len(view.survivors))
     assert w == 3 and np.allclose(mean[0], 0.5, atol=3 / 256)
     with pytest.raises(UpdateReusedError):
-        agg.aggregate(enc)
+        agg.aggregate(enc, {})
 
 
 def test_aggregator_checks_ids_and_widths():
     """Missing clients, a wrong ring width and an unknown dropout round are refused."""
     layout = Layout.of([np.zeros(4)])
     codec = UpdateCodec(layout, 1.0, 256.0, 3)
-    agg = SecureAggregator(build_config(3, codec.bits, codec.length, k=2))
+    agg = MaskingAggregator(build_config(3, codec.bits, codec.length, k=2))
     with pytest.raises(InvalidInputError, match="exactly the clients"):
-        agg.aggregate({1: codec.encode([np.zeros(4)])})
+        agg.aggregate({1: codec.encode([np.zeros(4)])}, {})
     other = UpdateCodec(layout, 1.0, 2.0**40, 3, max_weight=1)
     with pytest.raises(InvalidInputError, match="b ="):
-        agg.aggregate({i: other.encode([np.zeros(4)]) for i in (1, 2, 3)})
+        agg.aggregate({i: other.encode([np.zeros(4)]) for i in (1, 2, 3)}, {})
     with pytest.raises(InvalidInputError, match="dropout entry"):
         agg.aggregate({i: codec.encode([np.zeros(4)]) for i in (1, 2, 3)}, {2: "R9"})
 
 
 def test_server_has_no_per_client_input():
-    """The server's interface takes only a ServerView (sum) or an aggregated mean;
+    """The server's interface takes only a round's outcome (whose sum it decodes);
     an aborted session leaves the model unchanged."""
     public = {n for n in dir(Server) if not n.startswith("_")}
-    assert public == {"params", "broadcast", "apply_secure", "apply_mean"}
+    assert public == {"params", "broadcast", "apply"}
     layout = Layout.of([np.zeros(2)])
     codec = UpdateCodec(layout, 1.0, 16.0, 3)
     srv = Server([np.ones(2)], Strategy(), codec)
-    from fl.secure import ServerView
-
-    aborted = ServerView(None, frozenset(), "too few survivors", {}, {}, {}, {}, None)
-    assert srv.apply_secure(aborted) is None
+    cfg = build_config(3, codec.bits, codec.length, k=2)
+    aborted = RoundOutcome(
+        HELD_MASKED, None, frozenset(), "too few survivors", {}, None, {}, {}, {}, cfg
+    )
+    assert srv.apply(aborted) is None
     assert np.array_equal(srv.params[0], np.ones(2))
 
 
@@ -220,18 +227,16 @@ def test_flconfig_rejects_bad_settings():
             FLConfig(**kwargs)
 
 
-def test_dropout_schedule_and_plain_mean():
-    """The dropout schedule uses valid rounds (no R3 in semi_honest); the plain mean
-    weights by n_k over the survivors only."""
+def test_dropout_schedule_uses_the_protocol_rounds():
+    """The dropout schedule draws from the protocol's rounds (no R3 in semi_honest)."""
     sched = dropout_schedule(
         list(range(1, 200)), 0.5, "random", "semi_honest", np.random.default_rng(0)
     )
     assert set(sched.values()) == {"R0", "R1", "R2", "R4"}
-    mean, total = PlainAggregator.weighted_mean(
-        {1: ([np.array([1.0])], 1.0), 2: ([np.array([4.0])], 3.0), 3: ([np.array([9.0])], 5.0)},
-        frozenset({1, 2}),
+    active = dropout_schedule(
+        list(range(1, 200)), 0.5, "random", "active", np.random.default_rng(0)
     )
-    assert total == 4.0 and mean[0][0] == pytest.approx(13 / 4)
+    assert set(active.values()) == {"R0", "R1", "R2", "R3", "R4"}
 
 
 def test_synthetic_data_is_seeded():
@@ -271,11 +276,11 @@ def test_refused_session_consumes_nothing():
     """A session refused because one update was already used leaves the others unused."""
     layout = Layout.of([np.zeros(4)])
     codec = UpdateCodec(layout, 1.0, 256.0, 3)
-    agg = SecureAggregator(build_config(3, codec.bits, codec.length, k=2))
+    agg = MaskingAggregator(build_config(3, codec.bits, codec.length, k=2))
     enc = {i: codec.encode([np.zeros(4)]) for i in (1, 2, 3)}
     enc[3].take()
     with pytest.raises(UpdateReusedError):
-        agg.aggregate(enc)
+        agg.aggregate(enc, {})
     assert not enc[1].used and not enc[2].used
 
 
@@ -284,28 +289,28 @@ def test_session_larger_than_the_codec_is_refused():
     layout = Layout.of([np.zeros(4)])
     small = UpdateCodec(layout, 1.0, 256.0, 3)
     cfg = build_config(4, small.bits, small.length, k=3)
-    agg = SecureAggregator(cfg)
+    agg = MaskingAggregator(cfg)
     with pytest.raises(InvalidInputError, match="at most 3 clients"):
-        agg.aggregate({i: small.encode([np.zeros(4)]) for i in (1, 2, 3, 4)})
+        agg.aggregate({i: small.encode([np.zeros(4)]) for i in (1, 2, 3, 4)}, {})
 
 
 def test_server_decodes_over_the_survivors_within_n_max():
-    """apply_secure decodes the sum as one over |U3| clients: a view whose survivors
+    """apply decodes the sum as one over |U3| clients: an outcome whose survivors
     outnumber the codec's n_max, or whose config does not fit the codec, is refused
     and leaves the model unchanged."""
     layout = Layout.of([np.zeros(2)])
     codec = UpdateCodec(layout, 1.0, 16.0, 3, max_weight=1)
-    agg = SecureAggregator(build_config(3, codec.bits, codec.length, k=2))
-    view = agg.aggregate({i: codec.encode([np.full(2, 0.5)]) for i in (1, 2, 3)})
+    agg = MaskingAggregator(build_config(3, codec.bits, codec.length, k=2))
+    view = agg.aggregate({i: codec.encode([np.full(2, 0.5)]) for i in (1, 2, 3)}, {})
     srv = Server([np.zeros(2)], Strategy(), codec)
-    too_many = replace(view, survivors=frozenset({1, 2, 3, 4}), config=None)
+    too_many = replace(view, survivors=frozenset({1, 2, 3, 4}))
     with pytest.raises(InvalidInputError, match="over 4 clients.*n_max = 3"):
-        srv.apply_secure(too_many)
+        srv.apply(too_many)
     bigger = build_config(4, codec.bits, codec.length, k=3)
     with pytest.raises(InvalidInputError, match="at most 3 clients but the config has n = 4"):
-        srv.apply_secure(replace(view, config=bigger))
+        srv.apply(replace(view, config=bigger))
     assert np.array_equal(srv.params[0], np.zeros(2))
-    assert srv.apply_secure(view) == 3.0
+    assert srv.apply(view) == 3.0
 
 
 def test_demo_run_warns_about_clipping_once():
@@ -335,9 +340,9 @@ def test_distributed_noise_survives_the_secure_sum():
     base = UpdateCodec(layout, 1.0, 64.0, 5, l2_clip=1.0)
     mech = DistributedDP("skellam", 2.0, float(base.rounded_l2_bound), d, n_min=5)
     codec = replace(base, noise_bound=mech.noise_bound(5))
-    agg = SecureAggregator(build_config(5, codec.bits, codec.length, k=4))
+    agg = MaskingAggregator(build_config(5, codec.bits, codec.length, k=4))
     enc = {u: codec.encode([np.zeros(d)], 1.0, noise=mech.noise_fn()) for u in range(1, 6)}
-    total, weight = codec.decode_sum(agg.aggregate(enc).sum, 5)
+    total, weight = codec.decode_sum(agg.aggregate(enc, {}).sum, 5)
     ints = np.rint(total * codec.scale)
     assert weight == 5
     assert abs(ints.var() / (5 * mech.per_client_variance) - 1) < 0.16
@@ -389,7 +394,7 @@ def test_dp_setup_at_a_thousand_clients():
     cfg = FLConfig(
         n_clients=1000, rounds=30, corrupt=0.05, dp="distributed", dp_noise_multiplier=1.0
     )
-    probe = build_config(1000, 64, 101, planned_dropout=cfg.planner_dropout, corrupt=0.05)
+    probe = session_config(1000, 64, 101, dropout=cfg.planner_dropout, corrupt=0.05)
     setup = dp_setup(cfg, probe, 300.0, 100)
     assert probe.c < setup.colluders == 50
     assert setup.n_min == max(probe.t, 1000 - count_of(cfg.planner_dropout, 1000)) == setup.floor

@@ -1,0 +1,106 @@
+"""The import graph of secagg/ and fl/: no loop, and no module importing a higher layer.
+
+Read statically from the sources (every import statement, including any inside
+a function), so a loop hidden in a function body fails here too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Lower numbers are lower layers (DESIGN.md, "Layers"); a module may import
+# only modules of its own layer or below.
+LAYERS = [
+    ("secagg.protocol", 1),
+    ("secagg.paillier", 2),
+    ("secagg.multiserver", 2),
+    ("secagg.flower", 3),
+    ("secagg.teach", 3),
+    ("secagg.__main__", 3),
+    ("fl", 4),
+    ("secagg", 0),
+]
+
+
+def _layer(module: str) -> int:
+    for prefix, rank in LAYERS:
+        if module == prefix or module.startswith(prefix + "."):
+            return rank
+    raise AssertionError(f"no layer for {module}")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path, name: str) -> set[str]:
+    tree = ast.parse(path.read_text())
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{a.name}" for a in node.names)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    files = {_module_name(p): p for d in ("secagg", "fl") for p in (ROOT / d).rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        graph[name] = {m for m in _imports(path, name) if m in files and m != name}
+    return graph
+
+
+GRAPH = _graph()
+
+
+def test_the_graph_was_read():
+    """The scan finds the package's modules and their internal imports."""
+    assert "secagg.protocol.client" in GRAPH and "fl.federation" in GRAPH
+    assert "secagg.protocol.config" in GRAPH["secagg.protocol.client"]
+
+
+@pytest.mark.parametrize("module", sorted(GRAPH))
+def test_no_module_imports_a_higher_layer(module: str):
+    """Each module imports only its own layer or the layers below."""
+    higher = sorted(m for m in GRAPH[module] if _layer(m) > _layer(module))
+    assert not higher, f"{module} (layer {_layer(module)}) imports {higher}"
+
+
+def test_no_import_loop():
+    """The module import graph is acyclic."""
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(u: str) -> None:
+        state[u] = 1
+        path.append(u)
+        for v in sorted(GRAPH[u]):
+            if state.get(v) == 1:
+                loop = path[path.index(v) :] + [v]
+                raise AssertionError("import loop: " + " -> ".join(loop))
+            if v not in state:
+                visit(v)
+        path.pop()
+        state[u] = 2
+
+    for u in sorted(GRAPH):
+        if u not in state:
+            visit(u)

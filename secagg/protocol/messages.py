@@ -422,23 +422,5 @@ _BY_TYPE: dict[int, type[Message]] = cast("dict[int, type[Message]]", codec.REGI
 def decode(
     data: bytes | bytearray | memoryview, limits_or_config: Limits | Config | None = None
 ) -> Message:
-    """Decode any message, dispatching on the type byte.
-
-    Args:
-        data: The complete message (bytes, bytearray or memoryview).
-        limits_or_config: The session's :class:`Limits` or its Config,
-            enabling the limits derived from it (ids ≤ n, exact k/b/m,
-            signatures exactly in active mode, size); None for the format's
-            own limits only.
-
-    Returns:
-        The decoded message dataclass.
-
-    Raises:
-        MalformedMessageError: Truncated, trailing bytes, wrong magic, version,
-            type or direction, counts beyond limits, unsorted or duplicate ids,
-            non-zero bitmap or vector padding, share values ≥ p, bad flags.
-        InvalidInputError: ``limits_or_config`` is neither Limits, Config nor
-            None.
-    """
+    """:func:`secagg.protocol.codec.decode`, typed as one of this module's messages."""
     return cast(Message, codec.decode(data, limits_or_config))

@@ -63,7 +63,7 @@ def encode_client_state(state: ClientState) -> bytes:
         w.fixed(held.own[1])
         w.optional(held.transcript)
         if isinstance(state, R4Unmasking):
-            w.uint(1, state.signed is not None)
+            w.uint(1, int(state.signed is not None), "signed")
             if state.signed is not None:
                 w.ids(state.signed)
     else:

@@ -58,7 +58,7 @@ def encode_server_state(state: ServerState, started: bool, outbox: dict[int, byt
     w.fixed(session.config.canonical())
     w.fixed(session.nonce)
     w.optional(session.config_signature)
-    w.uint(1, started)
+    w.uint(1, int(started), "started")
     _ledger(w, state.ledger)
     w.ids(state.asked)
     w.ids(state.answered)
@@ -68,10 +68,10 @@ def encode_server_state(state: ServerState, started: bool, outbox: dict[int, byt
     elif isinstance(state, CollectShares):
         _adverts(w, state.adverts)
         w.table({u: (c,) for u, c in state.commitments.items()})
-        w.uint(4, len(state.ciphertexts))
+        w.uint(4, len(state.ciphertexts), "ciphertext senders")
         for u in sorted(state.ciphertexts):
             receivers, blob = state.ciphertexts[u]
-            w.uint(4, u)
+            w.uint(4, u, "sender")
             w.ids(receivers)
             w.var(blob)
     elif isinstance(state, (CollectMaskedInputs, CollectSignatures, CollectUnmasking)):
@@ -81,10 +81,10 @@ def encode_server_state(state: ServerState, started: bool, outbox: dict[int, byt
         if isinstance(state, CollectSignatures):
             w.table({u: (sig,) for u, sig in state.signatures.items()})
         if isinstance(state, CollectUnmasking):
-            w.uint(4, len(state.shares))
+            w.uint(4, len(state.shares), "share owners")
             for owner, kind in sorted(state.shares):
-                w.uint(4, owner)
-                w.uint(1, kind)
+                w.uint(4, owner, "owner")
+                w.uint(1, kind, "kind")
                 w.table({h: (share,) for h, share in state.shares[(owner, kind)].items()})
     else:
         raise MalformedMessageError(f"a server in state {state.STATE.value} is not exported.")
@@ -142,7 +142,7 @@ def decode_server_state(
             State.R3_CONSISTENCY_CHECK: CollectSignatures,
             State.R4_UNMASKING: CollectUnmasking,
         }[tag]
-        state = cls(session, ledger, asked, adverts, commitments, acc)
+        state = cls(session, ledger, asked, (adverts, commitments, acc))
         if isinstance(state, CollectSignatures):
             state.signatures = _read_column(r, "signatures", SIG_LEN, config.n)
         if isinstance(state, CollectUnmasking):
@@ -161,22 +161,22 @@ def decode_server_state(
 
 def _ledger(w: StateWriter, ledger: Ledger) -> None:
     w.table({u: (rnd.encode("ascii"),) for u, rnd in ledger.dropped.items()})
-    w.uint(4, len(ledger.drop_reasons))
+    w.uint(4, len(ledger.drop_reasons), "drop reasons")
     for u in sorted(ledger.drop_reasons):
-        w.uint(4, u)
+        w.uint(4, u, "dropped id")
         w.text(ledger.drop_reasons[u])
-    w.uint(4, len(ledger.discarded))
+    w.uint(4, len(ledger.discarded), "discarded")
     for (rnd, sender, reason), count in sorted(ledger.discarded.items()):
         w.text(rnd)
-        w.uint(4, _NO_SENDER if sender < 0 else sender)
+        w.uint(4, _NO_SENDER if sender < 0 else sender, "discarded sender")
         w.text(reason)
-        w.uint(8, count)
-    w.uint(4, len(ledger.reports))
+        w.uint(8, count, "discarded count")
+    w.uint(4, len(ledger.reports), "reports")
     for u in sorted(ledger.reports):
         code, peer = ledger.reports[u]
-        w.uint(4, u)
+        w.uint(4, u, "reporter")
         w.text(code.value)
-        w.uint(4, peer or 0)
+        w.uint(4, peer or 0, "peer")
     for ids in (ledger.u1, ledger.u2, ledger.u3):
         w.ids(ids)
 
@@ -206,7 +206,7 @@ def _outbox(w: StateWriter, outbox: dict[int, bytes]) -> None:
     distinct: dict[bytes, int] = {}
     for data in outbox.values():
         distinct.setdefault(data, len(distinct))
-    w.uint(4, len(distinct))
+    w.uint(4, len(distinct), "outgoing messages")
     for data in distinct:
         w.var(data)
     w.table({u: (distinct[data].to_bytes(4, "big"),) for u, data in outbox.items()})
@@ -227,10 +227,10 @@ def _read_outbox(r: StateReader, n: int) -> dict[int, bytes]:
 
 
 def _adverts(w: StateWriter, adverts: dict[int, KeyAdvert]) -> None:
-    w.uint(4, len(adverts))
+    w.uint(4, len(adverts), "adverts")
     for u in sorted(adverts):
         a = adverts[u]
-        w.uint(4, u)
+        w.uint(4, u, "advert id")
         w.fixed(a.c_pk)
         w.fixed(a.s_pk)
         w.optional(a.signature)

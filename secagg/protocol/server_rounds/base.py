@@ -18,10 +18,12 @@ import numpy as np
 
 from ..config import Config
 from ..graph import Graph
-from ..messages import Message
+from ..messages import KeyAdvert, Message
 from ..vocabulary import AbortCode, Mode, State
 
 __all__ = [
+    "AfterShares",
+    "Carried",
     "Closing",
     "Ledger",
     "ServerAborted",
@@ -171,6 +173,31 @@ class ServerState:
         if len(alive) < n_min:
             return f"only {len(alive)} clients {what}, fewer than n_min = {n_min}."
         return None
+
+
+#: What the rounds after R1 carry over: U1's adverts, U2's commitments, Σ y_u.
+Carried = tuple[dict[int, KeyAdvert], dict[int, bytes], np.ndarray]
+
+
+class AfterShares(ServerState):
+    """A round after R1: the server holds U1's adverts, U2's commitments and Σ y_u.
+
+    Attributes:
+        adverts: U1's adverts (masking keys: a rebuilt s^SK must give its s_pk,
+            and the pairwise masks of a dropped client are recomputed from them).
+        commitments: U2's commitments to b_u (a rebuilt b must reproduce them).
+        acc: Σ y_u over the masked inputs folded so far, mod 2^b.
+    """
+
+    def __init__(
+        self, session: ServerSession, ledger: Ledger, asked: set[int], carried: Carried
+    ) -> None:
+        super().__init__(session, ledger, asked)
+        self.adverts, self.commitments, self.acc = carried
+
+    def carried(self) -> Carried:
+        """What the next round's state takes over: adverts, commitments, the sum."""
+        return self.adverts, self.commitments, self.acc
 
 
 @dataclass(frozen=True)

@@ -179,5 +179,5 @@ class CollectShares(ServerState):
             out[u] = ShareForward(session.session_id, SERVER_ID, tuple(entries))
         keep = {v: self.adverts[v] for v in self.ledger.u1}
         acc = np.zeros(session.config.m, dtype=session.config.dtype)
-        nxt = CollectMaskedInputs(session, self.ledger, set(alive), keep, self.commitments, acc)
+        nxt = CollectMaskedInputs(session, self.ledger, set(alive), (keep, self.commitments, acc))
         return Closing(nxt, out)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
-
 from ... import crypto, packing
 from ..messages import (
-    KeyAdvert,
     MaskedInput,
     Message,
     SignatureEntry,
@@ -18,37 +15,17 @@ from ..messages import (
     encode_bitmap,
 )
 from ..vocabulary import SERVER_ID, State
-from .base import Closing, Ledger, ServerSession, ServerState
+from .base import AfterShares, Carried, Closing, Ledger, ServerSession, ServerState
 from .unmask import CollectUnmasking
 
 __all__ = ["CollectMaskedInputs", "CollectSignatures"]
 
 
-class CollectMaskedInputs(ServerState):
-    """R2: folding each masked input into one running sum as it arrives (O(m) memory).
-
-    Attributes:
-        adverts: U1's adverts (masking keys, for R4).
-        commitments: U2's commitments to b_u (checked in R4).
-        acc: Σ y_u over the inputs folded so far, mod 2^b.
-    """
+class CollectMaskedInputs(AfterShares):
+    """R2: folding each masked input into one running sum as it arrives (O(m) memory)."""
 
     STATE: ClassVar[State] = State.R2_MASKED_INPUT_COLLECTION
     EXPECTS: ClassVar[type] = MaskedInput
-
-    def __init__(
-        self,
-        session: ServerSession,
-        ledger: Ledger,
-        asked: set[int],
-        adverts: dict[int, KeyAdvert],
-        commitments: dict[int, bytes],
-        acc: np.ndarray,
-    ) -> None:
-        super().__init__(session, ledger, asked)
-        self.adverts = adverts
-        self.commitments = commitments
-        self.acc = acc
 
     def accept(self, sender: int, msg: Message) -> str | None:
         """Fold y_u if its masking set is exactly N(u) ∩ U2 (validated before it is added)."""
@@ -84,36 +61,23 @@ class CollectMaskedInputs(ServerState):
         u3 = tuple(alive)
         if session.active:
             req: Message = SurvivorRequest(session.session_id, SERVER_ID, config.n, u3)
-            nxt: ServerState = CollectSignatures(
-                session, self.ledger, asked, self.adverts, self.commitments, self.acc
-            )
+            nxt: ServerState = CollectSignatures(session, self.ledger, asked, self.carried())
         else:
             req = UnmaskRequest(session.session_id, SERVER_ID, config.n, u3, None)
-            nxt = CollectUnmasking(
-                session, self.ledger, asked, self.adverts, self.commitments, self.acc
-            )
+            nxt = CollectUnmasking(session, self.ledger, asked, self.carried())
         return Closing(nxt, {u: req for u in alive})
 
 
-class CollectSignatures(ServerState):
+class CollectSignatures(AfterShares):
     """R3 (active mode): collecting the survivors' signatures on U3."""
 
     STATE: ClassVar[State] = State.R3_CONSISTENCY_CHECK
     EXPECTS: ClassVar[type] = SurvivorSignature
 
     def __init__(
-        self,
-        session: ServerSession,
-        ledger: Ledger,
-        asked: set[int],
-        adverts: dict[int, KeyAdvert],
-        commitments: dict[int, bytes],
-        acc: np.ndarray,
+        self, session: ServerSession, ledger: Ledger, asked: set[int], carried: Carried
     ) -> None:
-        super().__init__(session, ledger, asked)
-        self.adverts = adverts
-        self.commitments = commitments
-        self.acc = acc
+        super().__init__(session, ledger, asked, carried)
         self.signatures: dict[int, bytes] = {}
         self._signed: bytes | None = None
 
@@ -154,7 +118,5 @@ class CollectSignatures(ServerState):
             )
         sigs = tuple(SignatureEntry(u, self.signatures[u]) for u in alive)
         req = UnmaskRequest(session.session_id, SERVER_ID, config.n, self.ledger.u3, sigs)
-        nxt = CollectUnmasking(
-            session, self.ledger, set(alive), self.adverts, self.commitments, self.acc
-        )
+        nxt = CollectUnmasking(session, self.ledger, set(alive), self.carried())
         return Closing(nxt, {u: req for u in alive})

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
-
 from ... import crypto, masking, prg, shamir
 from ...exceptions import DecodingError, SecAggError
-from ..messages import KeyAdvert, Message, UnmaskResponse
+from ..messages import Message, UnmaskResponse
 from ..vocabulary import ShareKind, State
-from .base import Closing, Ledger, ServerCompleted, ServerResult, ServerSession, ServerState
+from .base import (
+    AfterShares,
+    Carried,
+    Closing,
+    Ledger,
+    ServerCompleted,
+    ServerResult,
+    ServerSession,
+)
 
 __all__ = ["CollectUnmasking"]
 
 
-class CollectUnmasking(ServerState):
+class CollectUnmasking(AfterShares):
     """R4: collecting, from each survivor, one share per secret owner in its masking set.
 
     Attributes:
-        adverts: U1's adverts (a rebuilt s^SK must give the advertised s_pk).
-        commitments: U2's commitments (a rebuilt b must reproduce its commitment).
-        acc: Σ_{u∈U3} y_u mod 2^b.
         shares: (owner, kind) -> holder -> share.
     """
 
@@ -29,18 +32,9 @@ class CollectUnmasking(ServerState):
     EXPECTS: ClassVar[type] = UnmaskResponse
 
     def __init__(
-        self,
-        session: ServerSession,
-        ledger: Ledger,
-        asked: set[int],
-        adverts: dict[int, KeyAdvert],
-        commitments: dict[int, bytes],
-        acc: np.ndarray,
+        self, session: ServerSession, ledger: Ledger, asked: set[int], carried: Carried
     ) -> None:
-        super().__init__(session, ledger, asked)
-        self.adverts = adverts
-        self.commitments = commitments
-        self.acc = acc
+        super().__init__(session, ledger, asked, carried)
         self.shares: dict[tuple[int, int], dict[int, bytes]] = {}
 
     def accept(self, sender: int, msg: Message) -> str | None:

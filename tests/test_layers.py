@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+import fl
+import secagg
+
+# The packages as imported (from the tree, or installed elsewhere by the CI jobs).
+PACKAGES = {"secagg": Path(secagg.__file__).parent, "fl": Path(fl.__file__).parent}
 
 # Lower numbers are lower layers (DESIGN.md, "Layers"); a module may import
 # only modules of its own layer or below.
@@ -34,8 +38,8 @@ def _layer(module: str) -> int:
     raise AssertionError(f"no layer for {module}")
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+def _module_name(path: Path, package: str) -> str:
+    parts = [package, *path.relative_to(PACKAGES[package]).with_suffix("").parts]
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -61,7 +65,9 @@ def _imports(path: Path, name: str) -> set[str]:
 
 
 def _graph() -> dict[str, set[str]]:
-    files = {_module_name(p): p for d in ("secagg", "fl") for p in (ROOT / d).rglob("*.py")}
+    files = {
+        _module_name(p, name): p for name, root in PACKAGES.items() for p in root.rglob("*.py")
+    }
     graph: dict[str, set[str]] = {}
     for name, path in files.items():
         graph[name] = {m for m in _imports(path, name) if m in files and m != name}

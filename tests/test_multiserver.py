@@ -220,6 +220,17 @@ def test_client_refuses_bad_arguments():
         split_update(cfg, sid, 1, s.client_keys[1], update)
 
 
+def test_run_session_refuses_bad_arguments():
+    """Unknown clients, server indices outside 0..S-1 or ids other than 1..n are refused."""
+    xs = {u: np.zeros(3, np.uint32) for u in (1, 2, 3)}
+    with pytest.raises(InvalidInputError, match="unknown clients \\[4\\]"):
+        run_session(xs, servers=2, b=8, n_min=2, dropouts=[4])
+    with pytest.raises(InvalidInputError, match="server indices in 0..1"):
+        run_session(xs, servers=2, b=8, n_min=2, lost={1: [2]})
+    with pytest.raises(InvalidInputError, match="every client id 1..n"):
+        run_session({2: xs[2], 3: xs[3]}, servers=2, b=8, n_min=2)
+
+
 def _released(s, members):
     servers = [s.server(j) for j in range(s.config.S)]
     for u in members:

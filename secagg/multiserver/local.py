@@ -113,6 +113,8 @@ def run_session(
     bad = [u for u in list(dropouts) + list(lost) if u not in inputs]
     if bad:
         raise InvalidInputError(f"dropouts and lost name unknown clients {sorted(bad)[:8]}.")
+    if any(not 0 <= j < servers for js in lost.values() for j in js):
+        raise InvalidInputError(f"lost must name server indices in 0..{servers - 1}, got {lost}.")
     start = time.perf_counter()
     client_keys = {u: crypto.ed25519_keypair(draw)[0] for u in inputs}
     server_sig = [crypto.ed25519_keypair(draw)[0] for _ in range(servers)]

@@ -68,7 +68,11 @@ def _is_int(value: Any) -> bool:
 
 def _key_bytes(value: object, what: str) -> bytes:
     if not isinstance(value, (bytes, bytearray, memoryview)) or len(value) != 32:
-        got = len(value) if isinstance(value, (bytes, bytearray, memoryview)) else type(value)
+        got = (
+            f"{len(value)} bytes"
+            if isinstance(value, (bytes, bytearray, memoryview))
+            else type(value).__name__
+        )
         raise InvalidInputError(f"{what} must be 32 bytes, got {got}.")
     return bytes(value)
 

@@ -113,6 +113,4 @@ def open_seed(
         raise ProtocolViolationError(
             f"client {client}'s sealed seed for server {server} does not open: {exc}"
         ) from exc
-    if len(seed) != SEED_SIZE:  # the length check above makes this unreachable
-        raise ProtocolViolationError(f"a seed is {SEED_SIZE} bytes, got {len(seed)}.")
     return seed

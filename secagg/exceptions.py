@@ -12,6 +12,7 @@ __all__ = [
     "InvalidInputError",
     "MalformedMessageError",
     "ProtocolViolationError",
+    "RefusedError",
     "AbortedError",
     "NotEnoughSharesError",
     "DecodingError",
@@ -36,6 +37,15 @@ class MalformedMessageError(SecAggError, ValueError):
 
 class ProtocolViolationError(SecAggError):
     """A peer broke a protocol rule (wrong session, round, list or signature)."""
+
+
+class RefusedError(ProtocolViolationError):
+    """An honest party refuses a request that would break one of its at-most-once rules.
+
+    Raised, for example, by a multi-server aggregation server asked to sign a
+    second client set, or to release its partial sum twice or over a set not
+    signed by every server; the message names the rule.
+    """
 
 
 class AbortedError(SecAggError):

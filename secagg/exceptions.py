@@ -10,6 +10,7 @@ __all__ = [
     "InvalidInputError",
     "MalformedMessageError",
     "ProtocolViolationError",
+    "DecryptionRefused",
     "AbortedError",
     "NotEnoughSharesError",
     "DecodingError",
@@ -32,6 +33,17 @@ class MalformedMessageError(SecAggError, ValueError):
 
 class ProtocolViolationError(SecAggError):
     """A peer broke a protocol rule (wrong session, round, list or signature)."""
+
+
+class DecryptionRefused(ProtocolViolationError):
+    """A decrypting party (key holder or committee member) refused a request.
+
+    ``reason`` says which rule of its decryption policy the request broke.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class AbortedError(SecAggError):

@@ -266,6 +266,10 @@ class PrivateKey:
     def __getstate__(self) -> object:
         raise TypeError("a Paillier PrivateKey holds the factorisation of N and cannot be pickled.")
 
+    def to_phe(self) -> Any:
+        """The same key as phe's ``PaillierPrivateKey`` (for the one-per-value baseline)."""
+        return self._phe
+
     def decrypt(self, ciphertext: int | mpz) -> mpz:
         """The plaintext in [0, N) of a ciphertext in Z*_{N^2}.
 

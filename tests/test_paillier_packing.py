@@ -50,25 +50,38 @@ def test_packed_plaintext_sums_equal_numpy_sums(
     assert from_ring_centred(words, bits).tolist() == _exact_sum(inputs)
 
 
-@pytest.mark.parametrize(
-    ("n", "bits", "key_bits"),
-    [(3, 16, 512), (5, 32, 1024), (2, 64, 512), (7, 1, 512), (4, 20, 1024), (3, 32, 2048)],
-)
-def test_encrypted_packed_sums_equal_numpy_sums(n: int, bits: int, key_bits: int) -> None:
-    """Encrypt, multiply, decrypt and unpack: the exact sum of random signed inputs."""
+def _encrypted_sum(n: int, bits: int, key_bits: int, seed: int) -> None:
     key = private_key(key_bits)
+    n2 = key.public_key.n_square
     layout = PackingLayout(key_bits, bits, n, 3 * PackingLayout(key_bits, bits, n, 1).slots - 1)
-    inputs = _signed_inputs(np.random.default_rng(n * bits), n, layout.length, bits)
-    product = None
+    inputs = _signed_inputs(np.random.default_rng(seed), n, layout.length, bits)
+    product: list = []
     for x in inputs:
         cts, _ = encryptor(key_bits).encrypt_many(layout.pack(to_ring(x, bits)))
-        n2 = key.public_key.n_square
-        product = (
-            cts if product is None else [a * c % n2 for a, c in zip(product, cts, strict=True)]
-        )
-    assert product is not None and len(product) == 3
+        product = cts if not product else [a * c % n2 for a, c in zip(product, cts, strict=True)]
+    assert len(product) == 3
     words = layout.unpack_sum([key.decrypt(c) for c in product], n)
     assert from_ring_centred(words, bits).tolist() == _exact_sum(inputs)
+
+
+@settings(max_examples=25)
+@given(
+    n=st.integers(1, 8),
+    bits=st.integers(1, 64),
+    key_bits=st.sampled_from([512, 1024]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_encrypted_packed_sums_equal_numpy_sums(
+    n: int, bits: int, key_bits: int, seed: int
+) -> None:
+    """Encrypt, multiply, decrypt and unpack: the exact sum of random signed inputs."""
+    _encrypted_sum(n, bits, key_bits, seed)
+
+
+def test_encrypted_packed_sums_at_2048_bits() -> None:
+    """The same at the production key size, b = 32 and b = 64."""
+    _encrypted_sum(3, 32, 2048, 1)
+    _encrypted_sum(5, 64, 2048, 2)
 
 
 @pytest.mark.parametrize(

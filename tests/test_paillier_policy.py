@@ -222,3 +222,14 @@ def test_session_parameters_are_validated() -> None:
         SessionParams(sid, length=4, bits=8, n_max=4, n_min=5)
     with pytest.raises(InvalidInputError, match="32 bytes, got 31"):
         SessionParams(bytes(31), length=4, bits=8, n_max=4, n_min=2)
+
+
+def test_once_per_session_survives_a_restart_when_the_record_is_kept(setup) -> None:  # noqa: ANN001
+    """A key holder restored with its decrypted_sessions still refuses those sessions."""
+    holder, session, bundles = setup
+    request = _request(session, [bundles[1], bundles[2], bundles[3]])
+    _decrypt(holder, session, request)
+    assert holder.decrypted_sessions == {session.params.session_id}
+    restarted = KeyHolder(private_key(BITS), decrypted_sessions=holder.decrypted_sessions)
+    with pytest.raises(DecryptionRefused, match="already decrypted"):
+        _decrypt(restarted, session, request)

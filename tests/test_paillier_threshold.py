@@ -84,6 +84,26 @@ def test_every_subset_of_a_2_of_3_committee_decrypts() -> None:
         )
 
 
+def test_committee_round_at_2048_bits() -> None:
+    """A 2-of-3 committee dealt on the 2048-bit test primes decrypts a session's sum."""
+    tpk, shares = committee(2048, 3, 2)
+    assert tpk.key.bits == 2048 and not tpk.key.insecure_testing
+    session = make_session(tpk, clients=3, n_min=2, max_colluders=0, bits=32, length=70)
+    server = session.server()
+    for u in (1, 3):
+        server.receive(session.bundle(u))
+    request = server.request()
+    answers = [
+        CommitteeMember(s).decryption_share(
+            request, params=session.params, registry=session.registry
+        )
+        for s in shares[1:]
+    ]
+    combined = server.combine(answers)
+    assert combined.used == (2, 3)
+    assert combined.result.words.tolist() == session.expected([1, 3]).tolist()
+
+
 def _shifted(answer: DecryptionShare, n: int, n_square: int, shift: int) -> DecryptionShare:
     """A share set whose first share is multiplied by (1 + N)^shift: it moves the plaintext."""
     first = answer.shares[0] * gmpy2.powmod(1 + n, shift, n_square) % n_square
@@ -122,7 +142,7 @@ def test_share_proof_binds_holder_and_session(round_3_of_5) -> None:  # noqa: AN
 
 
 def test_members_apply_the_policy(round_3_of_5) -> None:  # noqa: ANN001
-    """Each member refuses a second request, a lone client and the inverse attack."""
+    """Each member refuses a lone client, the inverse attack and a second request."""
     tpk, session, _, request, _ = round_3_of_5
     _, shares = committee(BITS, 5, 3)
     member = CommitteeMember(shares[0])
@@ -147,6 +167,9 @@ def test_members_apply_the_policy(round_3_of_5) -> None:  # noqa: ANN001
     member.decryption_share(request, **kwargs)
     with pytest.raises(DecryptionRefused, match="member 1 already gave shares"):
         member.decryption_share(request, **kwargs)
+    restarted = CommitteeMember(shares[0], answered_sessions=member.answered_sessions)
+    with pytest.raises(DecryptionRefused, match="member 1 already gave shares"):
+        restarted.decryption_share(request, **kwargs)
 
 
 def test_dealing_rules() -> None:

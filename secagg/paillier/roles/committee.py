@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ...exceptions import DecryptionRefused
 from .._bigint import RandomBytes
@@ -27,15 +27,26 @@ class CommitteeMember:
         public_key: The committee's key.
     """
 
-    def __init__(self, share: KeyShare) -> None:
-        """Wrap this member's key share."""
+    def __init__(self, share: KeyShare, answered_sessions: Iterable[bytes] = ()) -> None:
+        """Wrap this member's key share.
+
+        Args:
+            share: The member's key share.
+            answered_sessions: Session ids already answered, as saved from
+                :attr:`answered_sessions` before a restart.
+        """
         self._share = share
         self.index = share.index
         self.public_key: ThresholdPublicKey = share.public_key
-        self._answered: set[bytes] = set()
+        self._answered: set[bytes] = {bytes(s) for s in answered_sessions}
 
     def __repr__(self) -> str:
         return f"CommitteeMember(index={self.index}, sessions={len(self._answered)})"
+
+    @property
+    def answered_sessions(self) -> frozenset[bytes]:
+        """Session ids this member has answered (persist them across restarts)."""
+        return frozenset(self._answered)
 
     def decryption_share(
         self,

@@ -8,7 +8,7 @@ over at least n_min clients with valid proofs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ...exceptions import DecryptionRefused
 from .._bigint import RandomBytes
@@ -27,11 +27,18 @@ class KeyHolder:
         public_key: The key to publish (clients pin its fingerprint).
     """
 
-    def __init__(self, private_key: PrivateKey) -> None:
-        """Wrap an existing private key."""
+    def __init__(self, private_key: PrivateKey, decrypted_sessions: Iterable[bytes] = ()) -> None:
+        """Wrap an existing private key.
+
+        Args:
+            private_key: The key.
+            decrypted_sessions: Session ids already decrypted, as saved from
+                :attr:`decrypted_sessions` before a restart: "once per
+                session" holds across restarts only if the caller keeps them.
+        """
         self._key = private_key
         self.public_key: PublicKey = private_key.public_key
-        self._decrypted: set[bytes] = set()
+        self._decrypted: set[bytes] = {bytes(s) for s in decrypted_sessions}
 
     @classmethod
     def generate(
@@ -46,6 +53,11 @@ class KeyHolder:
 
     def __repr__(self) -> str:
         return f"KeyHolder(bits={self.public_key.bits}, sessions={len(self._decrypted)})"
+
+    @property
+    def decrypted_sessions(self) -> frozenset[bytes]:
+        """Session ids this key holder has decrypted (persist them across restarts)."""
+        return frozenset(self._decrypted)
 
     def decrypt(
         self,

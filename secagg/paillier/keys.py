@@ -23,11 +23,16 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import phe
-
 from ..exceptions import InvalidInputError, MalformedMessageError
 from . import wire
 from ._bigint import FixedBase, RandomBytes, gmpy2, mpz, random_unit, to_bytes
+
+try:
+    import phe
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "secagg.paillier needs phe and gmpy2; install them with: pip install 'secagg[paillier]'"
+    ) from exc
 from .primes import generate_safe_prime, is_safe_prime
 
 __all__ = [

@@ -13,6 +13,7 @@ __all__ = [
     "MalformedMessageError",
     "ProtocolViolationError",
     "RefusedError",
+    "DecryptionRefused",
     "AbortedError",
     "NotEnoughSharesError",
     "DecodingError",
@@ -46,6 +47,17 @@ class RefusedError(ProtocolViolationError):
     second client set, or to release its partial sum twice or over a set not
     signed by every server; the message names the rule.
     """
+
+
+class DecryptionRefused(ProtocolViolationError):
+    """A decrypting party (key holder or committee member) refused a request.
+
+    ``reason`` says which rule of its decryption policy the request broke.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class AbortedError(SecAggError):

@@ -45,7 +45,9 @@ def _module_name(path: Path, package: str) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path, name: str) -> set[str]:
+def _imports(path: Path, name: str, modules: set[str]) -> set[str]:
+    """The modules of ``modules`` that ``path`` imports (``from pkg import sub`` counts
+    as importing ``pkg.sub`` only, not the package's own __init__)."""
     tree = ast.parse(path.read_text())
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
@@ -59,19 +61,19 @@ def _imports(path: Path, name: str) -> set[str]:
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
-            found.add(module)
-            found.update(f"{module}.{a.name}" for a in node.names)
-    return found
+            subs = {f"{module}.{a.name}" for a in node.names}
+            found.update(subs & modules)
+            if not subs <= modules:
+                found.add(module)
+    return found & modules
 
 
 def _graph() -> dict[str, set[str]]:
     files = {
         _module_name(p, name): p for name, root in PACKAGES.items() for p in root.rglob("*.py")
     }
-    graph: dict[str, set[str]] = {}
-    for name, path in files.items():
-        graph[name] = {m for m in _imports(path, name) if m in files and m != name}
-    return graph
+    modules = set(files)
+    return {name: _imports(path, name, modules) - {name} for name, path in files.items()}
 
 
 GRAPH = _graph()

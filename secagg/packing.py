@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from . import _core
@@ -65,6 +67,24 @@ def pack(vec: np.ndarray, b: int) -> bytes:
     Raises:
         InvalidInputError: bad dtype, shape or layout, or a word >= 2^b.
     """
+    return _core.pack(vec, b)
+
+
+def pack_view(vec: np.ndarray, b: int) -> bytes | memoryview:
+    """The packed bytes of ``vec``, without a copy where the layout allows one.
+
+    For b = 32 and 64 on a little-endian host the words already are the wire
+    layout: the result is a read-only view of ``vec`` itself, valid while
+    ``vec`` lives and does not change. Otherwise it is a fresh packed buffer.
+    A message encoder that joins it into the message then copies the vector
+    once instead of twice.
+
+    Raises:
+        InvalidInputError: bad dtype, shape or layout, or a word >= 2^b.
+    """
+    if (b == 32 or b == 64) and sys.byteorder == "little":
+        _core.check_vec(vec, b, "vec")
+        return vec.data.cast("B").toreadonly()
     return _core.pack(vec, b)
 
 

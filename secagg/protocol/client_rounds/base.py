@@ -9,14 +9,14 @@ the detailed sentence (kept local) and the rule and peer its notice names.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from ... import crypto, shamir
-from ...prg import derive_key
+from ...prg import derive_key, keystream
 from ..config import Config
 from ..graph import Graph
 from ..messages import Message
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 _SHARE_VALUES = struct.Struct(f"<{SHARE_LEN // 8}Q")
-_NONCE_INFO = b"secagg/v1/gcm-nonce/"
+_NONCE_INFO = b"secagg/v1/gcm-nonces"
 
 
 def valid_share(share: bytes) -> bool:
@@ -140,15 +140,17 @@ class Secrets:
         secrets = cls(c_sk, s_sk, bytearray(rng(32)), rng(per), rng(per), rng(32))
         return secrets, c_pk, s_pk
 
-    def gcm_nonce(self, session_id: bytes, receiver: int) -> bytes:
-        """The 12-byte nonce of the share ciphertext for ``receiver``.
+    def gcm_nonces(self, session_id: bytes, receivers: Sequence[int]) -> dict[int, bytes]:
+        """The 12-byte nonces of the share ciphertexts, one per receiver.
 
-        Each (session, sender, receiver) has its own channel key and one
-        ciphertext, so a nonce derived from a CSPRNG seed per receiver is
-        never reused and is as good as a fresh random one.
+        One AES-CTR stream under a key derived from the CSPRNG seed gives 12
+        bytes per receiver, at its place in N(u)'s id order: each (session,
+        sender, receiver) has its own channel key and one ciphertext, so no
+        nonce is reused, and each is as good as a fresh random one.
         """
-        info = _NONCE_INFO + receiver.to_bytes(4, "big")
-        return crypto.hkdf_sha256(self.nonce_seed, session_id, info, 12)
+        key = crypto.hkdf_sha256(self.nonce_seed, session_id, _NONCE_INFO, 16)
+        stream = keystream(key, 12 * len(receivers))
+        return {v: stream[12 * j : 12 * j + 12] for j, v in enumerate(receivers)}
 
     def self_key(self, session_id: bytes) -> bytes:
         """The PRG key of this client's self mask."""
@@ -161,10 +163,14 @@ class Secrets:
 
 @dataclass(frozen=True)
 class Step:
-    """What handling one message produced: the next state and the replies."""
+    """What handling one message produced: the next state and the replies.
+
+    A reply is a message, or its encoding when the message views memory the
+    state overwrites right after (the masked vector).
+    """
 
     state: ClientState
-    replies: tuple[Message, ...] = ()
+    replies: tuple[Message | bytes, ...] = ()
 
 
 class ClientState:

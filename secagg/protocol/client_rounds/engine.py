@@ -117,7 +117,7 @@ class ClientEngine:
         if isinstance(state, (Completed, Aborted)):
             old.erase()
         if not isinstance(state, Aborted):
-            return [reply.to_bytes() for reply in step.replies]
+            return [r if isinstance(r, bytes) else r.to_bytes() for r in step.replies]
         sid = self.session.session_id if self.session is not None else self.request_sid
         if not state.notify or sid is None or state.code is None:
             return []

@@ -94,6 +94,7 @@ class R1ShareKeys(ClientState):
         )
         cts = []
         own = (b"", b"")
+        nonces = secrets.gcm_nonces(sid, session.neighbours)
         for j, v in enumerate(holders):
             if v == me:
                 own = (b_shares[j], sk_shares[j])
@@ -102,7 +103,7 @@ class R1ShareKeys(ClientState):
                 channel[v],
                 b_shares[j] + sk_shares[j],
                 share_aad(sid, me, v),
-                nonce=secrets.gcm_nonce(sid, v),
+                nonce=nonces[v],
             )
             cts.append(CiphertextOut(v, ct))
         com = crypto.self_commitment(sid, me, bytes(secrets.b))

@@ -96,18 +96,21 @@ class R2MaskedInputCollection(ClientState):
         for v, s_uv in zip(senders, shared, strict=True):
             keys.append(prg.derive_key(s_uv, sid, prg.pair_purpose(me, v)))
             signs.append(1 if me < v else -1)
-        # The input is masked in place: from here on this state holds only y_u.
+        # The input is masked in place, and the message is encoded from it with
+        # one copy (the full-width words are already the wire layout).
         masking.apply_masks(y, keys, signs, config.b)
-        packed = packing.pack(y, config.b)
-        y.fill(0)
         neighbours = session.neighbours
         index = {v: j for j, v in enumerate(neighbours)}
         bitmap = encode_bitmap([index[v] for v in senders], len(neighbours))
+        packed = packing.pack_view(y, config.b)
+        reply = MaskedInput(sid, me, len(neighbours), bitmap, config.b, config.m, packed)
+        encoded = reply.to_bytes()  # before y is overwritten: the message views it
+        del reply, packed
+        y.fill(0)
         kept = Held(session, held, self.own, tuple(senders), self.transcript)
         nxt = R3ConsistencyCheck(kept) if session.active else R4Unmasking(kept, None)
         self.b[:] = bytes(len(self.b))
-        reply = MaskedInput(sid, me, len(neighbours), bitmap, config.b, config.m, packed)
-        return Step(nxt, (reply,))
+        return Step(nxt, (encoded,))
 
     def facts(self) -> Session:
         """The session's public facts."""

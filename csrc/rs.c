@@ -81,27 +81,23 @@ static void rs_setup(rs_work *ws, const uint64_t *xs) {
     shamir_batch_inv(den, ws->w, h);
 }
 
-/* Decodes one chunk from ws->y. On success stores f(0) in *value, flags the
- * disagreeing holders in wrong (OR-ed in) and returns SECAGG_OK; otherwise
- * SECAGG_ERR_DECODE. */
-static int rs_decode_chunk(rs_work *ws, const uint64_t *xs, size_t t, uint64_t *value,
-                           uint8_t *wrong) {
+/* The interpolating polynomials of all chunks at once: for chunk c,
+ * g1_c = sum_i y_ci w_i g0 / (X - x_i), stored in g1s[c * (h + 1) ..].
+ * The quotients g0 / (X - x_i) depend only on the points, so they are
+ * produced once (synthetic division, top down) and added into every chunk's
+ * polynomial straight away; four points at once keep four independent
+ * multiply chains in flight. Values stay lazy (< 2^61 + 8), with one final
+ * reduction per coefficient. */
+static void rs_interpolate(const rs_work *ws, const uint64_t *xs, const uint64_t *ys,
+                           size_t chunks, uint64_t *g1s, uint64_t *sc) {
     const size_t h = ws->h;
-    const long cap = (long)h;
-    uint64_t *r0 = ws->r0, *r1 = ws->r1, *v0 = ws->v0, *v1 = ws->v1, *q = ws->q;
-
-    /* g1 = sum_i y_i w_i g0 / (X - x_i). Each quotient g0 / (X - x_i) is
-     * produced coefficient by coefficient (synthetic division, top down) and
-     * added into g1 straight away; four points at once keep four independent
-     * multiply chains in flight. Values stay lazy (< 2^61 + 8) in this O(h^2)
-     * loop, with one final reduction per coefficient. */
-    const uint64_t *g0 = ws->g0;
-    memset(r1, 0, (h + 1) * sizeof *r1);
+    const uint64_t *g0 = ws->g0, *w = ws->w;
+    memset(g1s, 0, chunks * (h + 1) * sizeof *g1s);
     size_t i = 0;
     for (; i + 4 <= h; i += 4) {
-        const uint64_t s0 = gf61_mul(ws->y[i], ws->w[i]), s1 = gf61_mul(ws->y[i + 1], ws->w[i + 1]);
-        const uint64_t s2 = gf61_mul(ws->y[i + 2], ws->w[i + 2]);
-        const uint64_t s3 = gf61_mul(ws->y[i + 3], ws->w[i + 3]);
+        /* sc[4c + j] = y_c,(i+j) * w_(i+j) */
+        for (size_t c = 0; c < chunks; c++)
+            for (size_t j = 0; j < 4; j++) sc[4 * c + j] = gf61_mul(ys[c * h + i + j], w[i + j]);
         const uint64_t x0 = xs[i], x1 = xs[i + 1], x2 = xs[i + 2], x3 = xs[i + 3];
         uint64_t q0 = g0[h], q1 = g0[h], q2 = g0[h], q3 = g0[h]; /* coefficient k - 1 = h - 1 */
         for (size_t k = h; k > 0; k--) {
@@ -111,21 +107,42 @@ static int rs_decode_chunk(rs_work *ws, const uint64_t *xs, size_t t, uint64_t *
                 q2 = gf61_fold64(g0[k] + gf61_mul_lazy(x2, q2));
                 q3 = gf61_fold64(g0[k] + gf61_mul_lazy(x3, q3));
             }
-            const uint64_t sum = gf61_fold64(gf61_mul_lazy(s0, q0) + gf61_mul_lazy(s1, q1) +
-                                             gf61_mul_lazy(s2, q2) + gf61_mul_lazy(s3, q3));
-            r1[k - 1] = gf61_fold64(r1[k - 1] + sum);
+            for (size_t c = 0; c < chunks; c++) {
+                const uint64_t *s = sc + 4 * c;
+                const uint64_t sum = gf61_fold64(gf61_mul_lazy(s[0], q0) + gf61_mul_lazy(s[1], q1) +
+                                                 gf61_mul_lazy(s[2], q2) + gf61_mul_lazy(s[3], q3));
+                uint64_t *r = g1s + c * (h + 1);
+                r[k - 1] = gf61_fold64(r[k - 1] + sum);
+            }
         }
     }
     for (; i < h; i++) {
-        const uint64_t s = gf61_mul(ws->y[i], ws->w[i]);
+        for (size_t c = 0; c < chunks; c++) sc[c] = gf61_mul(ys[c * h + i], w[i]);
         const uint64_t x = xs[i];
         uint64_t qk = g0[h];
         for (size_t k = h; k > 0; k--) {
             if (k < h) qk = gf61_fold64(g0[k] + gf61_mul_lazy(x, qk));
-            r1[k - 1] = gf61_fold64(r1[k - 1] + gf61_mul_lazy(s, qk));
+            for (size_t c = 0; c < chunks; c++) {
+                uint64_t *r = g1s + c * (h + 1);
+                r[k - 1] = gf61_fold64(r[k - 1] + gf61_mul_lazy(sc[c], qk));
+            }
         }
     }
-    for (size_t k = 0; k < h; k++) r1[k] = gf61_canon(r1[k]);
+    for (size_t c = 0; c < chunks; c++)
+        for (size_t k = 0; k < h; k++) g1s[c * (h + 1) + k] = gf61_canon(g1s[c * (h + 1) + k]);
+}
+
+/* Decodes one chunk whose received values are ws->y and whose interpolating
+ * polynomial is g1. On success stores f(0) in *value, flags the disagreeing
+ * holders in wrong (OR-ed in) and returns SECAGG_OK; otherwise
+ * SECAGG_ERR_DECODE. */
+static int rs_decode_chunk(rs_work *ws, const uint64_t *xs, size_t t, const uint64_t *g1,
+                           uint64_t *value, uint8_t *wrong) {
+    const size_t h = ws->h;
+    const long cap = (long)h;
+    uint64_t *r0 = ws->r0, *r1 = ws->r1, *v0 = ws->v0, *v1 = ws->v1, *q = ws->q;
+    size_t i;
+    memcpy(r1, g1, (h + 1) * sizeof *r1);
     memcpy(r0, ws->g0, (h + 1) * sizeof *r0);
     memset(v0, 0, (h + 1) * sizeof *v0);
     memset(v1, 0, (h + 1) * sizeof *v1);
@@ -230,16 +247,34 @@ int secagg_rs_decode(const uint64_t *xs, size_t h, size_t t,
     rs_work ws;
     rc = rs_alloc(&ws, h);
     if (rc != SECAGG_OK) return rc;
+    /* Every chunk's received values and interpolating polynomial, plus the
+     * per-point products: chunks * (2h + 1) + 4 * chunks words. */
+    size_t extra;
+    if (!shamir_mul_ok(chunks, 2 * h + 5, &extra) || !shamir_mul_ok(extra, sizeof(uint64_t), &want)) {
+        free(ws.mem);
+        return SECAGG_ERR_OVERFLOW;
+    }
+    uint64_t *ys = calloc(extra, sizeof(uint64_t));
+    if (ys == NULL) {
+        free(ws.mem);
+        return SECAGG_ERR_NOMEM;
+    }
+    uint64_t *g1s = ys + chunks * h, *sc = g1s + chunks * (h + 1);
+    for (size_t c = 0; c < chunks; c++)
+        for (size_t j = 0; j < h; j++) ys[c * h + j] = shamir_load_le(shares + j * share + 8 * c, 8);
     rs_setup(&ws, xs);
+    rs_interpolate(&ws, xs, ys, chunks, g1s, sc);
     uint64_t out_of_range = 0;
     for (size_t c = 0; c < chunks && rc == SECAGG_OK; c++) {
-        for (size_t j = 0; j < h; j++) ws.y[j] = shamir_load_le(shares + j * share + 8 * c, 8);
+        memcpy(ws.y, ys + c * h, h * sizeof *ws.y);
         uint64_t value = 0;
-        rc = rs_decode_chunk(&ws, xs, t, &value, wrong);
+        rc = rs_decode_chunk(&ws, xs, t, g1s + c * (h + 1), &value, wrong);
         const size_t len = shamir_chunk_len(secret_len, c);
         out_of_range |= value >> (8 * len);
         shamir_store_le(out + 7 * c, value, len);
     }
+    shamir_wipe(ys, extra * sizeof(uint64_t));
+    free(ys);
     shamir_wipe(ws.mem, (8 * h + 8) * sizeof(uint64_t));
     free(ws.mem);
     if (rc == SECAGG_OK && out_of_range) rc = SECAGG_ERR_CHUNK;

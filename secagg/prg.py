@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 
@@ -187,8 +186,8 @@ def derive_key(seed: bytes, session_id: bytes, purpose: str) -> bytes:
     ikm = _bytes_arg(seed, "seed", _SECRET_SIZE)
     salt = _bytes_arg(session_id, "session_id", _SESSION_ID_SIZE)
     info = _INFO_PREFIX + _check_purpose(purpose)
-    prk = hmac.new(salt, ikm, hashlib.sha256).digest()
-    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()[:KEY_SIZE]
+    prk = hmac.digest(salt, ikm, "sha256")
+    return hmac.digest(prk, info + b"\x01", "sha256")[:KEY_SIZE]
 
 
 def _check_count(value: object, what: str) -> int:

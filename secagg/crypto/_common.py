@@ -6,7 +6,6 @@ module implements.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 from collections.abc import Callable
@@ -80,12 +79,12 @@ def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
     info = as_bytes("info", info)
     if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 255 * 32:
         raise InvalidInputError(f"HKDF-SHA256 output length must be 1..8160, got {length!r}.")
-    prk = hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
+    prk = hmac.digest(salt or bytes(32), ikm, "sha256")
     out = b""
     block = b""
     counter = 1
     while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        block = hmac.digest(prk, block + info + bytes([counter]), "sha256")
         out += block
         counter += 1
     return out[:length]

@@ -23,7 +23,7 @@ from typing import Any
 from .layout import U32_MAX, Context, Field
 from .thresholds import is_int
 from .vocabulary import MAX_N
-from .wire import Reader, Writer, bitmap_problem, decode_bitmap, encode_bitmap
+from .wire import IdBitmap, Reader, Writer, bitmap_problem, encode_bitmap
 
 __all__ = ["Entries", "IdSet"]
 
@@ -164,9 +164,14 @@ class IdSet(Field):
     universe: str
 
     def write(self, w: Writer, value: Any, ctx: Context) -> None:
-        if not isinstance(value, (tuple, list)):
+        n = int(ctx.values[self.universe])
+        if isinstance(value, IdBitmap) and len(value.bitmap) == (n + 7) // 8:
+            if bitmap_problem(value.bitmap, n, self.name) is None:
+                w.raw(value.bitmap)
+                return
+        if not isinstance(value, (tuple, list, IdBitmap)):
             raise ctx.fail(f"field {self.name} must be a tuple, got {type(value).__name__}.")
-        n, prev = int(ctx.values[self.universe]), 0
+        prev = 0
         for ident in value:
             if not is_int(ident) or not prev < ident <= n:
                 raise ctx.fail(f"{self.name} id {ident!r} after {prev} is not a larger id <= {n}.")
@@ -179,7 +184,7 @@ class IdSet(Field):
         problem = bitmap_problem(raw, n, self.name)
         if problem is not None:
             raise ctx.fail(problem)
-        return tuple(p + 1 for p in decode_bitmap(raw, n))
+        return IdBitmap(raw, n)
 
     def max_size(self, ctx: Context) -> int:
         return (int(ctx.values[self.universe]) + 7) // 8

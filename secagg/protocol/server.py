@@ -123,7 +123,7 @@ class Server(ServerExport):
         self._check_live()
         return self._engine.start()
 
-    def receive(self, sender: int, data: bytes) -> None:
+    def receive(self, sender: int, data: bytes | bytearray | memoryview) -> None:
         """Take one client's reply for the current round; never raises.
 
         Anything wrong makes the sender count as dropped or, for a sender that

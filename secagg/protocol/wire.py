@@ -16,7 +16,7 @@ values the format cannot carry are
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
@@ -43,6 +43,7 @@ __all__ = [
     "encode_bitmap",
     "decode_bitmap",
     "bitmap_problem",
+    "IdBitmap",
     "word_bytes",
 ]
 
@@ -274,6 +275,70 @@ def bitmap_problem(data: Buffer, nbits: int, what: str = "bitmap") -> str | None
     if rem and data[-1] >> rem:
         return f"{what} over {nbits} entries has non-zero unused bits (its padding must be 0)."
     return None
+
+
+class IdBitmap(Sequence[int]):
+    """A decoded set of client ids 1..n that keeps its bitmap (a survivor list).
+
+    Every client decodes the server's survivor list, an n-bit bitmap; turning
+    it into n Python ints in each of n clients would cost O(n^2) in all. This
+    sequence answers ``u in ids`` with one bit test and ``len(ids)`` with one
+    popcount, and lists its ids (increasing) only when asked. It compares
+    equal to a tuple or list holding the same ids.
+
+    Args:
+        data: ceil(n / 8) bytes, already checked with :func:`bitmap_problem`.
+        n: The universe size.
+    """
+
+    __slots__ = ("_data", "_n", "_len", "_ids")
+
+    def __init__(self, data: bytes, n: int) -> None:
+        self._data, self._n = bytes(data), n
+        self._len = int.from_bytes(self._data, "little").bit_count()
+        self._ids: tuple[int, ...] | None = None
+
+    @property
+    def bitmap(self) -> bytes:
+        """The bitmap as it was on the wire: entry u - 1 at bit (u - 1) % 8 of byte (u - 1) // 8."""
+        return self._data
+
+    def ids(self) -> tuple[int, ...]:
+        """The ids in increasing order (built once)."""
+        if self._ids is None:
+            bits = np.unpackbits(np.frombuffer(self._data, dtype=np.uint8), bitorder="little")
+            self._ids = tuple((np.flatnonzero(bits) + 1).tolist())
+        return self._ids
+
+    def __contains__(self, u: object) -> bool:
+        if not is_int(u) or not 1 <= u <= self._n:  # type: ignore[operator]
+            return False
+        j = int(u) - 1  # type: ignore[call-overload]
+        return bool(self._data[j >> 3] >> (j & 7) & 1)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.ids())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.ids()[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, IdBitmap):
+            return self._n == other._n and self._data == other._data
+        if isinstance(other, (tuple, list)):
+            return len(other) == self._len and self.ids() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.ids())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(map(str, self.ids()[:8]))
+        more = ", ..." if self._len > 8 else ""
+        return f"IdBitmap(n={self._n}, {self._len} ids: {shown}{more})"
 
 
 def decode_bitmap(data: Buffer, universe_size: int) -> list[int]:

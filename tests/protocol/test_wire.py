@@ -431,3 +431,34 @@ def test_sender_rules(who: Sender, sender: int, ok: bool) -> None:
     else:
         with pytest.raises(InvalidInputError):
             wire.pack_header(1, SID, sender, who, "T")
+
+
+@given(size=st.integers(1, 70), data=st.data())
+def test_id_bitmap_is_the_sequence_of_its_ids(size: int, data: st.DataObject) -> None:
+    """A decoded survivor list answers membership, length, order and equality like
+    the tuple of its ids, and re-encodes to the bytes it came from."""
+    chosen = sorted(data.draw(st.lists(st.integers(1, size), unique=True)))
+    raw = wire.encode_bitmap([u - 1 for u in chosen], size)
+    ids = wire.IdBitmap(raw, size)
+    assert len(ids) == len(chosen)
+    assert tuple(ids) == tuple(chosen) and list(ids) == chosen
+    assert ids == tuple(chosen) and ids == chosen and tuple(chosen) == ids
+    assert ids == wire.IdBitmap(raw, size) and hash(ids) == hash(tuple(chosen))
+    assert ids.bitmap == raw
+    for u in range(-1, size + 3):
+        assert (u in ids) == (u in chosen)
+    assert "x" not in ids and True not in ids or 1 in chosen
+    if chosen:
+        assert ids[0] == chosen[0] and ids[-1] == chosen[-1]
+        assert ids != tuple(chosen[:-1])
+
+
+def test_survivor_lists_decode_to_bitmaps_that_re_encode_without_a_loop() -> None:
+    """The R4 request's U3 decodes to an IdBitmap and encodes back to the same bytes."""
+    cfg = Config(n=20, t=3, n_min=3, k=4, b=8, m=3)
+    msg = M.UnmaskRequest(SID, 0, 20, (1, 2, 5, 19, 20))
+    data = msg.to_bytes()
+    back = M.decode(data, cfg)
+    assert isinstance(back.survivors, wire.IdBitmap)
+    assert back == msg and back.to_bytes() == data
+    assert 19 in back.survivors and 3 not in back.survivors and len(back.survivors) == 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -15,9 +16,15 @@ from ..messages import (
     encode_bitmap,
 )
 from ..vocabulary import AbortCode, Rng, ShareKind, State
+from ..wire import IdBitmap
 from .base import ClientState, Completed, Session, Step, Trust, refuse
 
 __all__ = ["Held", "R3ConsistencyCheck", "R4Unmasking"]
+
+
+def members(survivors: Sequence[int]) -> Container[int]:
+    """Constant-time membership in a survivor list: its bitmap as decoded, else a set."""
+    return survivors if isinstance(survivors, IdBitmap) else frozenset(survivors)
 
 
 @dataclass
@@ -41,7 +48,7 @@ class Held:
     def check(self, survivors: tuple[int, ...], unmasking: bool) -> Step | None:
         """The §8 rules on a survivor list, as this client sees it; None if it passes."""
         config, me = self.session.config, self.session.client_id
-        u3 = set(survivors)
+        u3 = members(survivors)
         if me not in u3:
             return refuse(
                 AbortCode.NOT_A_SURVIVOR, f"this client ({me}) is absent from the survivor list."
@@ -61,10 +68,11 @@ class Held:
                 AbortCode.TOO_FEW_HOLDERS,
                 f"only {live + 1} of this client's holders survive, fewer than t = {config.t}.",
             )
-        if len(u3) < config.n_min:
+        if len(survivors) < config.n_min:
             return refuse(
                 AbortCode.TOO_FEW_SURVIVORS,
-                f"the survivor list has {len(u3)} clients, fewer than n_min = {config.n_min}.",
+                f"the survivor list has {len(survivors)} clients, fewer than "
+                f"n_min = {config.n_min}.",
             )
         if unmasking and live < config.c + 1:
             # With b_u released, y_u minus the surviving neighbours' pairwise
@@ -80,7 +88,11 @@ class Held:
     def survivors_message(self, survivors: tuple[int, ...]) -> bytes:
         """S = "secagg/v1/sig/survivors" ‖ T ‖ bitmap_n(U3), what active clients sign."""
         assert self.transcript is not None
-        bitmap = encode_bitmap([v - 1 for v in survivors], self.session.config.n)
+        n = self.session.config.n
+        if isinstance(survivors, IdBitmap) and len(survivors.bitmap) == (n + 7) // 8:
+            bitmap = survivors.bitmap
+        else:
+            bitmap = encode_bitmap([v - 1 for v in survivors], n)
         return crypto.survivors_message(self.transcript, bitmap)
 
 
@@ -140,7 +152,7 @@ class R4Unmasking(ClientState):
             if isinstance(answerable, Step):
                 return answerable
             owners = answerable
-        u3 = set(msg.survivors)
+        u3 = members(msg.survivors)
         entries = []
         for v in owners:
             if v == me:
@@ -163,7 +175,7 @@ class R4Unmasking(ClientState):
             )
         assert msg.signatures is not None and trust.verify_keys is not None
         s_msg = held.survivors_message(msg.survivors)
-        u3 = set(msg.survivors)
+        u3 = members(msg.survivors)
         valid: set[int] = set()
         for entry in msg.signatures:
             if entry.id not in u3:
@@ -182,11 +194,13 @@ class R4Unmasking(ClientState):
                 )
             valid.add(entry.id)
         if config.complete:  # H(v) ∩ U3 = U3 for every owner
-            answerable = owners if len(valid & u3) >= config.t else []
+            answerable = owners if sum(1 for v in valid if v in u3) >= config.t else []
         else:
             graph = held.session.graph
             answerable = [
-                v for v in owners if len(valid & {v, *graph.neighbours(v)} & u3) >= config.t
+                v
+                for v in owners
+                if sum(1 for h in {v, *graph.neighbours(v)} if h in valid and h in u3) >= config.t
             ]
         if not answerable:
             return refuse(

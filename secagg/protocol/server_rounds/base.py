@@ -91,6 +91,21 @@ class Ledger:
     u1: tuple[int, ...] = ()
     u2: tuple[int, ...] = ()
     u3: tuple[int, ...] = ()
+    _sets: dict[str, tuple[tuple[int, ...], frozenset[int]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def members(self, name: str) -> frozenset[int]:
+        """U1, U2 or U3 (``name`` "u1".."u3") as a set, built once per list.
+
+        Every accepted message asks whether ids are in these lists: a set
+        built per message would make the server's work quadratic in n.
+        """
+        ids = getattr(self, name)
+        cached = self._sets.get(name)
+        if cached is None or cached[0] is not ids:
+            cached = self._sets[name] = (ids, frozenset(ids))
+        return cached[1]
 
     def reported_peers(self) -> str:
         """Which clients were named in abort notices, and by whom ('' if none)."""

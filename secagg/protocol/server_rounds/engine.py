@@ -55,7 +55,7 @@ class ServerEngine:
         self.outbox = dict.fromkeys(everyone, req)
         return dict(self.outbox)
 
-    def receive(self, sender: object, data: bytes) -> None:
+    def receive(self, sender: object, data: bytes | bytearray | memoryview) -> None:
         """Take one reply; never raises, whatever ``sender`` and ``data`` are."""
         state, ledger = self.state, self.state.ledger
         rnd = state.STATE.round or state.STATE.value
@@ -122,7 +122,7 @@ class ServerEngine:
             return "the sender already counts as dropped"
         return None
 
-    def _accept(self, sender: int, data: bytes) -> str | None:
+    def _accept(self, sender: int, data: bytes | bytearray | memoryview) -> str | None:
         """Decode and check one reply; return why its sender is dropped, or None."""
         state = self.state
         session = state.session

@@ -134,7 +134,7 @@ class CollectShares(ServerState):
     def accept(self, sender: int, msg: Message) -> str | None:
         """Keep shares addressed to exactly the sender's neighbours in U1."""
         assert isinstance(msg, EncryptedShares)
-        u1 = set(self.ledger.u1)
+        u1 = self.ledger.members("u1")
         want = [v for v in self.session.neighbours(sender) if v in u1]
         got = [c.receiver for c in msg.ciphertexts]
         if got != want:

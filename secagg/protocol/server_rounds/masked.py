@@ -31,7 +31,7 @@ class CollectMaskedInputs(AfterShares):
         """Fold y_u if its masking set is exactly N(u) ∩ U2 (validated before it is added)."""
         assert isinstance(msg, MaskedInput)
         nbrs = self.session.neighbours(sender)
-        u2 = set(self.ledger.u2)
+        u2 = self.ledger.members("u2")
         claimed = [nbrs[j] for j in msg.masking_positions()]
         expected = [v for v in nbrs if v in u2]
         if claimed != expected:

@@ -40,7 +40,7 @@ class CollectUnmasking(AfterShares):
     def accept(self, sender: int, msg: Message) -> str | None:
         """Keep shares for owners in the sender's masking set, of the kind U3 implies."""
         assert isinstance(msg, UnmaskResponse)
-        u2, u3 = set(self.ledger.u2), set(self.ledger.u3)
+        u2, u3 = self.ledger.members("u2"), self.ledger.members("u3")
         allowed = {sender} | {v for v in self.session.neighbours(sender) if v in u2}
         for e in msg.shares:
             if e.id not in allowed:
@@ -54,14 +54,18 @@ class CollectUnmasking(AfterShares):
 
     def forget(self, sender: int) -> None:
         """Forget a dropped sender's shares."""
-        for holders in self.shares.values():
-            holders.pop(sender, None)
+        # Only the sender's neighbours (and itself) can have had it as a holder.
+        for v in (sender, *self.session.neighbours(sender)):
+            for kind in (ShareKind.SELF_MASK, ShareKind.SECRET_KEY):
+                holders = self.shares.get((v, kind))
+                if holders is not None:
+                    holders.pop(sender, None)
 
     def close(self, alive: list[int]) -> Closing:
         """Rebuild b_v for v in U3 and s_v^SK for v in U2 \\ U3 with a neighbour in U3,
         strip their masks from the sum and complete, or abort naming the clients."""
         session, config, ledger = self.session, self.session.config, self.ledger
-        u3 = set(ledger.u3)
+        u3 = ledger.members("u3")
         needed = [(v, ShareKind.SELF_MASK) for v in ledger.u3] + [
             (v, ShareKind.SECRET_KEY)
             for v in ledger.u2
@@ -110,7 +114,7 @@ class CollectUnmasking(AfterShares):
         if kind == ShareKind.SELF_MASK:
             masking.apply_masks(self.acc, [prg.derive_key(secret, sid, "self")], [-1], config.b)
             return
-        u3 = set(self.ledger.u3)
+        u3 = self.ledger.members("u3")
         partners = [u for u in session.neighbours(v) if u in u3]
         shared = crypto.x25519_shared_many(secret, [self.adverts[u].s_pk for u in partners])
         keys = [

@@ -23,13 +23,34 @@ import numpy as np
 from .. import packing
 from ..exceptions import InvalidInputError, MalformedMessageError
 from .client import Client
+from .codec import max_message_size
 from .config import Config
 from .messages import MaskedInput, decode, peek_header
+from .pool import LocalClients, ProcessClients
 from .registry import active_setup
 from .server import Server
+from .thresholds import check_int
 from .vocabulary import ROUNDS, Mode, MsgType, State, default_rng
 
-__all__ = ["ROUNDS", "RoundResult", "TranscriptEntry", "run_round"]
+__all__ = ["ROUNDS", "MAX_WORKERS", "RoundResult", "TranscriptEntry", "run_round", "seeded_stream"]
+
+#: Most worker processes :func:`run_round` starts.
+MAX_WORKERS = 256
+
+
+def seeded_stream(seed: bytes) -> Callable[[int], bytes]:
+    """A deterministic byte source from a seed (SHAKE-256 of seed and a call counter).
+
+    For reproducible tests only: key material in real use comes from the OS.
+    """
+    count = 0
+
+    def draw(nbytes: int) -> bytes:
+        nonlocal count
+        count += 1
+        return hashlib.shake_256(seed + count.to_bytes(8, "big")).digest(nbytes)
+
+    return draw
 
 
 @dataclass(frozen=True)
@@ -118,6 +139,7 @@ def run_round(
     nonce: bytes | None = None,
     signing_keys: Mapping[int, bytes] | None = None,
     rng: Callable[[int], bytes] | None = None,
+    workers: int = 1,
 ) -> RoundResult:
     """Run one aggregation over clients 1..n in process.
 
@@ -137,8 +159,17 @@ def run_round(
         signing_keys: Active mode: client id -> Ed25519 signing key (32-byte
             seed); the config's registry digest must match their
             verification keys or the clients refuse the session.
-        rng: Source of random bytes for every party (default ``os.urandom``);
-            inject only for reproducible tests.
+        rng: Source of random bytes (default ``os.urandom``); inject only
+            for reproducible tests. An injected rng seeds one stream per
+            party (:func:`seeded_stream`), so results do not depend on
+            ``workers``.
+        workers: Processes that run the clients (default 1: all in this
+            process). With N > 1, N forked workers each own the clients
+            whose id is congruent to their index modulo N, so that key
+            agreement, encryption and masking use every core; the server
+            stays in this process and sees the replies in the same order,
+            so the round's bytes are those of ``workers=1``. Needs the fork
+            start method (Linux, macOS).
 
     Returns:
         The :class:`RoundResult`. An aborted round is reported (``aborted``
@@ -146,10 +177,12 @@ def run_round(
 
     Raises:
         InvalidInputError: Bad arguments (missing inputs, a vector of the
-            wrong length or range, an unknown round name, missing keys).
+            wrong length or range, an unknown round name, missing keys, a
+            worker count outside 1..MAX_WORKERS).
     """
     dropouts = dict(dropouts or {})
     _check_args(config, inputs, dropouts, transcript)
+    workers = check_int("workers", workers, 1, MAX_WORKERS)
     draw = rng if rng is not None else default_rng
     if nonce is None:
         nonce = draw(32)
@@ -165,69 +198,82 @@ def run_round(
         verify_keys = setup.registry.verify_keys
         authority_vk = setup.authority_vk
         config_sig = setup.config_signature
-    clients = {
-        u: Client(
+    # An injected rng seeds one stream per party, so that a client draws the
+    # same bytes whichever process runs it (workers=1 and workers=N agree).
+    seeds = None if rng is None else [rng(32) for _ in range(n + 1)]
+    keys = signing_keys
+
+    def build(u: int) -> Client:
+        return Client(
             config,
             u,
             inputs[u],
-            signing_key=None if signing_keys is None else signing_keys.get(u),
+            signing_key=None if keys is None else keys.get(u),
             verify_keys=verify_keys,
             authority_vk=authority_vk,
-            rng=rng,
+            rng=None if seeds is None else seeded_stream(seeds[u]),
         )
-        for u in ids
-    }
-    server = Server(
-        config, nonce=nonce, config_signature=config_sig, verify_keys=verify_keys, rng=rng
-    )
-    stop_at = {u: ROUNDS.index(r) for u, r in dropouts.items()}
-    timings: dict[str, float] = {}
-    bytes_sent: dict[int, dict[str, int]] = {u: {} for u in ids}
-    entries: list[TranscriptEntry] | None = [] if transcript else None
-    masked: dict[int, np.ndarray] | None = {} if transcript == "full" else None
-    start_all = time.perf_counter()
-    t0 = time.perf_counter()
-    requests = server.start()
-    timings["R0.server"] = time.perf_counter() - t0
-    while server.state not in (State.COMPLETED, State.ABORTED):
-        rnd = server.round
-        assert rnd is not None
-        index = ROUNDS.index(rnd)
-        client_time = 0.0
-        server_time = timings.get(f"{rnd}.server", 0.0)
-        for u in sorted(requests):
-            if stop_at.get(u, len(ROUNDS)) <= index:
-                continue
-            t0 = time.perf_counter()
-            replies = clients[u].handle(requests[u])
-            client_time += time.perf_counter() - t0
-            for reply in replies:
-                bytes_sent[u][rnd] = bytes_sent[u].get(rnd, 0) + len(reply)
-                if entries is not None:
-                    entries.append(
-                        TranscriptEntry(
-                            rnd,
-                            u,
-                            len(reply),
-                            hashlib.sha256(reply).hexdigest(),
-                            reply if transcript == "full" else None,
-                        )
-                    )
-                if masked is not None:
-                    _keep_masked(masked, u, reply, config)
-                t0 = time.perf_counter()
-                server.receive(u, reply)
-                server_time += time.perf_counter() - t0
+
+    if workers == 1:
+        clients: LocalClients | ProcessClients = LocalClients(build, n)
+    else:
+        clients = ProcessClients(build, n, workers, max_message_size(config))
+    try:
+        server = Server(
+            config,
+            nonce=nonce,
+            config_signature=config_sig,
+            verify_keys=verify_keys,
+            rng=None if seeds is None else seeded_stream(seeds[0]),
+        )
+        stop_at = {u: ROUNDS.index(r) for u, r in dropouts.items()}
+        timings: dict[str, float] = {}
+        bytes_sent: dict[int, dict[str, int]] = {u: {} for u in ids}
+        entries: list[TranscriptEntry] | None = [] if transcript else None
+        masked: dict[int, np.ndarray] | None = {} if transcript == "full" else None
+        start_all = time.perf_counter()
         t0 = time.perf_counter()
-        requests = server.close_round()
-        server_time += time.perf_counter() - t0
-        timings[f"{rnd}.client"] = client_time
-        timings[f"{rnd}.server"] = server_time
-    timings["total"] = time.perf_counter() - start_all
-    # Let the clients still listening see the abort notice (they erase their secrets).
-    for u, note in requests.items():
-        if stop_at.get(u, len(ROUNDS)) > 0:
-            clients[u].handle(note)
+        requests = server.start()
+        timings["R0.server"] = time.perf_counter() - t0
+        while server.state not in (State.COMPLETED, State.ABORTED):
+            rnd = server.round
+            assert rnd is not None
+            index = ROUNDS.index(rnd)
+            answering = [u for u in sorted(requests) if stop_at.get(u, len(ROUNDS)) > index]
+            server_time = timings.get(f"{rnd}.server", 0.0)
+            started = time.perf_counter()
+            spent = 0.0  # server time within this loop
+            for u, replies in clients.round(requests, answering):
+                for reply in replies:
+                    bytes_sent[u][rnd] = bytes_sent[u].get(rnd, 0) + len(reply)
+                    if entries is not None:
+                        entries.append(
+                            TranscriptEntry(
+                                rnd,
+                                u,
+                                len(reply),
+                                hashlib.sha256(reply).hexdigest(),
+                                bytes(reply) if transcript == "full" else None,
+                            )
+                        )
+                    if masked is not None:
+                        _keep_masked(masked, u, reply, config)
+                    t0 = time.perf_counter()
+                    server.receive(u, reply)
+                    spent += time.perf_counter() - t0
+            looped = time.perf_counter() - started
+            t0 = time.perf_counter()
+            requests = server.close_round()
+            server_time += spent + time.perf_counter() - t0
+            # With workers, the clients' time is the loop's wall time the
+            # server did not use: what they cost the round, not their CPU sum.
+            timings[f"{rnd}.client"] = looped - spent
+            timings[f"{rnd}.server"] = server_time
+        timings["total"] = time.perf_counter() - start_all
+        # Let the clients still listening see the abort notice (they erase their secrets).
+        clients.notify({u: note for u, note in requests.items() if stop_at.get(u, len(ROUNDS)) > 0})
+    finally:
+        clients.close()
     result = server.result
     return RoundResult(
         sum=None if result is None else result.sum,
@@ -245,7 +291,9 @@ def run_round(
     )
 
 
-def _keep_masked(out: dict[int, np.ndarray], u: int, data: bytes, config: Config) -> None:
+def _keep_masked(
+    out: dict[int, np.ndarray], u: int, data: bytes | memoryview, config: Config
+) -> None:
     """Unpack a masked input for the transcript (what the server saw)."""
     try:
         if peek_header(data)[0] != MsgType.MASKED_INPUT:

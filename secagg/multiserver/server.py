@@ -48,6 +48,23 @@ def _statement(
     return st
 
 
+def _check_server(
+    config: MultiServerConfig, session_id: bytes, index: int, signing_key: bytes
+) -> bytes:
+    """The checked session id; refuses a config of another type, a session id that is
+    not 32 bytes, an index outside 0..S-1 or a signing key not pinned for the index."""
+    if not isinstance(config, MultiServerConfig):
+        raise InvalidInputError(f"config must be a MultiServerConfig, got {type(config).__name__}.")
+    sid = check_session_id(session_id)
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < config.S:
+        raise InvalidInputError(f"server index must lie in 0..{config.S - 1}, got {index!r}.")
+    if crypto.ed25519_public(signing_key) != config.server_verify_keys[index]:
+        raise InvalidInputError(
+            f"the signing key of server {index} does not match its pinned verification key."
+        )
+    return sid
+
+
 class ShareServer:
     """Server ``index`` (0..S-1) of one multi-server session.
 
@@ -82,19 +99,8 @@ class ShareServer:
         state: bytes | None = None,
         persist: Callable[[bytes], None] | None = None,
     ) -> None:
-        if not isinstance(config, MultiServerConfig):
-            raise InvalidInputError(
-                f"config must be a MultiServerConfig, got {type(config).__name__}."
-            )
-        self.config = config
-        self.session_id = check_session_id(session_id)
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < config.S:
-            raise InvalidInputError(f"server index must lie in 0..{config.S - 1}, got {index!r}.")
-        self.index = index
-        if crypto.ed25519_public(signing_key) != config.server_verify_keys[index]:
-            raise InvalidInputError(
-                f"the signing key of server {index} does not match its pinned verification key."
-            )
+        self.session_id = _check_server(config, session_id, index, signing_key)
+        self.config, self.index = config, index
         self._signing_key = bytes(signing_key)
         self._inbox = ShareInbox(config, self.session_id, index, seed_key)
         self._decisions = Decisions(config, self.session_id, index, persist, state)

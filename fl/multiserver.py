@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from secagg.encoding import EncodedUpdate
+from secagg.exceptions import InvalidInputError
 from secagg.multiserver import run_session
+from secagg.multiserver.params import MAX_SERVERS
 from secagg.protocol.config import Config
 
 from .boundary import UPLOAD_ROUND, RoundOutcome, ServerHeld, survivors_of, take_inputs
@@ -46,12 +48,27 @@ class MultiServerAggregator:
         colluders: C, the registered clients assumed to collude with servers.
         record: Keep the correction vectors the correction server received,
             for the audit (the vectors declared uniform).
+
+    Raises:
+        InvalidInputError: On construction (before any update is taken), S
+            outside 2..255 or C outside 0..n_min - 1.
     """
 
     config: Config
     servers: int = 2
     colluders: int = 0
     record: bool = False
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.servers <= MAX_SERVERS:
+            raise InvalidInputError(
+                f"multi-server sharing needs 2..{MAX_SERVERS} servers, got S = {self.servers}."
+            )
+        if not 0 <= self.colluders < self.config.n_min:
+            raise InvalidInputError(
+                f"C = {self.colluders} colluding clients must lie in 0..n_min - 1 = "
+                f"{self.config.n_min - 1}, so that a released sum covers an honest client."
+            )
 
     @property
     def held(self) -> ServerHeld:
@@ -73,8 +90,7 @@ class MultiServerAggregator:
             nothing was released (fewer than n_min of them).
 
         Raises:
-            InvalidInputError, UpdateReusedError: As :func:`fl.boundary.take_inputs`;
-                InvalidInputError also for S outside 2..255 or C >= n_min.
+            InvalidInputError, UpdateReusedError: As :func:`fl.boundary.take_inputs`.
         """
         cfg = self.config
         inputs = take_inputs(encoded, dropouts, cfg)

@@ -77,6 +77,28 @@ class _Collected:
     timings: dict[str, float]
 
 
+def _params(config: Config, colluders: int, session_id: bytes) -> SessionParams:
+    """One session's parameters: m, b and n_min from the Config, n_max = n."""
+    return SessionParams(
+        session_id,
+        length=config.m,
+        bits=config.b,
+        n_max=config.n,
+        n_min=config.n_min,
+        max_colluders=colluders,
+    )
+
+
+def _check_session(key: KeyView, config: Config, colluders: int) -> None:
+    """Refuse, before any update is taken, what no session of this config could accept.
+
+    Raises:
+        InvalidInputError: n_min < C + 2 (a sum could hold a single honest
+            input), or a slot of b + ceil(log2 n) bits does not fit the key.
+    """
+    _params(config, colluders, bytes(32)).layout(key.encryption_key)
+
+
 def _collect(
     key: KeyView,
     encryptor: Encryptor,
@@ -89,14 +111,7 @@ def _collect(
     """Open a session with a fresh id; every survivor encrypts, proves, signs and uploads."""
     inputs = take_inputs(encoded, dropouts, config)
     survivors = survivors_of(sorted(inputs), dropouts)
-    params = SessionParams(
-        os.urandom(32),
-        length=config.m,
-        bits=config.b,
-        n_max=config.n,
-        n_min=config.n_min,
-        max_colluders=colluders,
-    )
+    params = _params(config, colluders, os.urandom(32))
     registry = {sid: crypto.ed25519_public(client_keys[sid]) for sid in inputs}
     server = AggregationServer(key, params=params, registry=registry)
     timings = {"client": 0.0, "server": 0.0}
@@ -157,6 +172,10 @@ class PaillierAggregator:
         encryptor: The fixed-base table for its public key, shared by the clients.
         client_keys: Session id -> that client's long-term Ed25519 seed.
         colluders: C, the registered clients assumed to collude with the server.
+
+    Raises:
+        InvalidInputError: On construction, n_min < C + 2 or a packing slot
+            that does not fit the key (before any update is taken).
     """
 
     config: Config
@@ -164,6 +183,9 @@ class PaillierAggregator:
     encryptor: Encryptor
     client_keys: Mapping[int, bytes]
     colluders: int = 0
+
+    def __post_init__(self) -> None:
+        _check_session(self.key_holder.public_key, self.config, self.colluders)
 
     @property
     def held(self) -> ServerHeld:
@@ -227,6 +249,9 @@ class ThresholdPaillierAggregator:
         encryptor: The fixed-base table for the key, shared by the clients.
         client_keys: Session id -> that client's long-term Ed25519 seed.
         colluders: C, the registered clients assumed to collude with the server.
+
+    Raises:
+        InvalidInputError: On construction, as :class:`PaillierAggregator`.
     """
 
     config: Config
@@ -235,6 +260,9 @@ class ThresholdPaillierAggregator:
     encryptor: Encryptor
     client_keys: Mapping[int, bytes]
     colluders: int = 0
+
+    def __post_init__(self) -> None:
+        _check_session(self.public_key, self.config, self.colluders)
 
     @property
     def held(self) -> ServerHeld:

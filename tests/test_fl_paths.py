@@ -203,3 +203,29 @@ def test_audit_flags_a_release_over_other_clients_or_too_few():
     bad.add(replace(out, releases={"key holder": frozenset({1, 2, 3})}), words)
     assert any("not over the round's survivors" in f for f in bad.findings)
     assert any("fewer than n_min = 4" in f for f in bad.findings)
+
+
+def test_paths_refuse_a_session_that_cannot_hold_an_honest_pair_before_taking_updates(
+    paillier_paths,
+):
+    """With C colluders, Paillier needs n_min >= C + 2 and multi-server C < n_min: a plan
+    that breaks the rule is refused when the round's aggregator is built, and a refused
+    aggregate call (wrong ids) leaves every update unused."""
+    codec, cfg = _codec_config(n_min=3)
+    plan = build_plan(FLConfig(n_clients=N, dataset="synthetic"), [np.zeros(DIM)], 10)
+    plan = replace(plan, codec=codec, config=cfg, colluders=2)
+    for name in ("paillier", "threshold-paillier"):
+        with pytest.raises(InvalidInputError, match="n_min must be at least max_colluders"):
+            paillier_paths[name](plan, _session())
+    assert multiserver_round(replace(plan, colluders=2), _session()).colluders == 2
+    with pytest.raises(InvalidInputError, match="0..n_min - 1"):
+        multiserver_round(replace(plan, colluders=3), _session())
+    with pytest.raises(InvalidInputError, match="2..255 servers"):
+        multiserver_round(replace(plan, colluders=0), _session(), servers=1)
+    ok = replace(plan, colluders=0)
+    for agg in (paillier_paths["paillier"](ok, _session()), multiserver_round(ok, _session())):
+        enc = _encoded(codec, 4)
+        del enc[5]
+        with pytest.raises(InvalidInputError, match="exactly the clients 1..5"):
+            agg.aggregate(enc, {})
+        assert not any(e.used for e in enc.values())

@@ -2,7 +2,7 @@
 
 Every named path runs on the same configuration, hence the same seed, data
 split, client sampling, local training and dropout schedule, under audit.
-Each path reads the schedule with its own rule (:mod:`fl.boundary`: a client
+Every path reads the schedule with one rule (:mod:`fl.boundary`: a client
 stopping before R2 sends nothing; one stopping later is in the sum), so the
 survivor sets agree except where masking itself aborts a round. The plain
 baseline then replays the first path's survivor sets. For each path this

@@ -1,8 +1,9 @@
-"""Aggregation paths on one input: packed Paillier, one ciphertext per value, masking.
+"""Aggregation paths on one input: packed Paillier, one ciphertext per value, masking,
+multi-server sharing.
 
 ``python -m bench.aggregators [--dim 100000] [--clients 3] [--bits 32]
-[--key-bits 2048] [--holders 5] [--threshold 3] [--sample 200]
-[--skip threshold per-value masking]``
+[--key-bits 2048] [--holders 5] [--threshold 3] [--sample 200] [--servers 2]
+[--skip threshold per-value masking multiserver]``
 
 Every client holds m random words of Z_2^b (the masking path's input; the
 Paillier clients pack the same words). Prints one JSON line per metric:
@@ -26,11 +27,20 @@ Paillier clients pack the same words). Prints one JSON line per metric:
   (``extrapolated: true`` says so);
 - the masking path (``path: masking``): one :func:`secagg.protocol.runner.run_round`,
   ``client_s`` (per client), ``server_s`` and ``round_s``;
+- multi-server additive sharing (``path: multiserver``): one
+  :func:`secagg.multiserver.run_session` with ``--servers`` servers,
+  ``client_s`` (one client's split, seals and signature; the mean over the
+  clients), ``server_s`` per server (checking every bundle, then its signed
+  partial sum), ``combine_s``, ``round_s`` (key set-up included) and
+  ``bundle_bytes`` (all of one client's bundles together);
 - last, ``{"metric": "paillier_packed_speedup", "value": ...}``: client
   encryption time one-per-value over packed, same key size.
 
 Clients run one after another in this process; per-client figures are
-medians over the clients. Sums are checked against numpy.
+medians over the clients (means for multi-server, whose runner times the
+clients together). Sums are checked against numpy. The client-cost
+comparison of multi-server sharing against masking at m = 10^6 is
+``python -m bench.multiserver``.
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ import numpy as np
 import phe
 
 from secagg import crypto
+from secagg.multiserver import run_session
 from secagg.paillier import (
     ClientBundle,
     CommitteeMember,
@@ -67,9 +78,7 @@ from secagg.protocol.runner import run_round
 
 from .core import machine_info
 
-PATHS = ("threshold", "per-value", "masking")
-# A multi-server (additive sharing) path joins here: one bench_* function with
-# the same inputs, its records tagged path="multiserver", and a name in PATHS.
+PATHS = ("threshold", "per-value", "masking", "multiserver")
 
 
 def _emit(record: dict[str, Any]) -> None:
@@ -317,6 +326,26 @@ def bench_masking(args: argparse.Namespace, inputs: dict[int, np.ndarray]) -> No
     _emit({"metric": "round_s", **common, "value": result.timings["total"]})
 
 
+def bench_multiserver(args: argparse.Namespace, inputs: dict[int, np.ndarray]) -> None:
+    """One multi-server session (``--servers`` servers, n_min = 2) on the same words."""
+    n = args.clients
+    out = run_session(inputs, servers=args.servers, b=args.bits, n_min=2)
+    assert out.aborted is None and out.sum is not None, out.aborted
+    assert out.sum.tolist() == _expected(inputs, args.bits), "multi-server sum differs from numpy"
+    common = {"path": "multiserver", "m": args.dim + 1, "b": args.bits, "n": n}
+    common["servers"] = args.servers
+    t = out.timings
+    _emit({"metric": "client_s", **common, "value": t["client.split"] / n, "basis": "mean"})
+    for j in range(args.servers):
+        role = "correction" if j == args.servers - 1 else "seed"
+        seconds = t[f"server.{j}.receive"] + t[f"server.{j}.release"]
+        _emit({"metric": "server_s", **common, "server": j, "role": role, "value": seconds})
+    _emit({"metric": "combine_s", **common, "value": t["combine"]})
+    _emit({"metric": "round_s", **common, "value": t["total"]})
+    sent = list(out.bytes_sent.values())
+    _emit({"metric": "bundle_bytes", **common, "value": statistics.median(sent)})
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print JSON lines."""
     ap = argparse.ArgumentParser(prog="python -m bench.aggregators", description=__doc__)
@@ -327,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--holders", type=int, default=5)
     ap.add_argument("--threshold", type=int, default=3)
     ap.add_argument("--sample", type=int, default=200, help="values timed per client (phe)")
+    ap.add_argument("--servers", type=int, default=2, help="S of the multi-server path")
     ap.add_argument("--skip", nargs="*", default=[], choices=PATHS)
     ap.add_argument("--seed", type=int, default=1, help="input words only; keys use the OS CSPRNG")
     args = ap.parse_args(argv)
@@ -345,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     packed = bench_packed(args, private, committee, inputs, signing)
     if "masking" not in args.skip:
         bench_masking(args, inputs)
+    if "multiserver" not in args.skip:
+        bench_multiserver(args, inputs)
     if "per-value" not in args.skip:
         per_value = bench_per_value(args, private, inputs)
         fixed_base = bench_per_value_fixed_base(args, private)

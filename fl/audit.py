@@ -16,7 +16,11 @@ audit, which then checks, round by round:
   do not need to;
 * where secrets were rebuilt (masking), that no client had both its
   self-mask seed and its masking key rebuilt in one round and that every
-  rebuilt self-mask seed belongs to a survivor.
+  rebuilt self-mask seed belongs to a survivor;
+* where a party other than the aggregation server decrypted or released an
+  aggregate (the Paillier key holder or committee members, each
+  multi-server server), that each did so over exactly the round's
+  survivors, and over at least n_min of them.
 
 :attr:`Audit.private` is True only if every check passed in every round.
 """
@@ -45,6 +49,42 @@ def _top_counts(words: np.ndarray, bits: int) -> np.ndarray:
     return np.bincount(top, minlength=16)[:16]
 
 
+def _sum_findings(r: int, outcome: RoundOutcome, inputs: Mapping[int, np.ndarray]) -> list[str]:
+    """A released sum must be exactly the survivors' sum mod 2^b."""
+    if outcome.sum is None:
+        return []
+    cfg = outcome.config
+    want = np.zeros(cfg.m, dtype=np.uint64)
+    for u in outcome.survivors:
+        want += np.asarray(inputs[u]).astype(np.uint64)
+    if cfg.b < 64:
+        want &= np.uint64((1 << cfg.b) - 1)
+    if np.array_equal(np.asarray(outcome.sum).astype(np.uint64), want):
+        return []
+    return [
+        f"round {r + 1}: the released sum is not the sum of the {len(outcome.survivors)} "
+        "survivors' encoded updates"
+    ]
+
+
+def _release_findings(r: int, outcome: RoundOutcome) -> list[str]:
+    """Each party's one aggregate must cover exactly the survivors, and at least n_min."""
+    n_min = outcome.config.n_min
+    out = []
+    for party, members in sorted(outcome.releases.items()):
+        if members != outcome.survivors:
+            out.append(
+                f"round {r + 1}: {party} released an aggregate over clients "
+                f"{sorted(members)[:8]}, not over the round's survivors"
+            )
+        if len(members) < n_min:
+            out.append(
+                f"round {r + 1}: {party} released an aggregate over {len(members)} clients, "
+                f"fewer than n_min = {n_min}"
+            )
+    return out
+
+
 @dataclass
 class Audit:
     """What the server held over a run, and the checks on it.
@@ -65,6 +105,7 @@ class Audit:
         both_secrets: (round, client) with both secrets rebuilt (must stay empty).
         self_mask_outside_u3: (round, client) with b_u rebuilt outside U3
             (must stay empty).
+        releases: Party -> aggregates it decrypted or released over the run.
     """
 
     held: list[ServerHeld] = field(default_factory=list)
@@ -77,6 +118,7 @@ class Audit:
     pairwise: dict[int, list[tuple[int, str]]] = field(default_factory=dict)
     both_secrets: list[tuple[int, int]] = field(default_factory=list)
     self_mask_outside_u3: list[tuple[int, int]] = field(default_factory=list)
+    releases: dict[str, int] = field(default_factory=dict)
 
     def tap(self, inner: Aggregator) -> AuditTap:
         """Wrap one round's aggregator so that its outcome is audited."""
@@ -125,25 +167,13 @@ class Audit:
         self.held.append(outcome.held)
         if outcome.held.updates_in_clear:
             self.findings.append(f"round {r + 1}: the server held {outcome.held.description}")
-        self._check_sum(r, outcome, inputs)
+        self.findings += _sum_findings(r, outcome, inputs)
         if outcome.held.uniform_words:
             self._fold_uniform(r, outcome, inputs)
         self._check_rebuilt(r, outcome)
-
-    def _check_sum(self, r: int, outcome: RoundOutcome, inputs: Mapping[int, np.ndarray]) -> None:
-        if outcome.sum is None:
-            return
-        cfg = outcome.config
-        want = np.zeros(cfg.m, dtype=np.uint64)
-        for u in outcome.survivors:
-            want += np.asarray(inputs[u]).astype(np.uint64)
-        if cfg.b < 64:
-            want &= np.uint64((1 << cfg.b) - 1)
-        if not np.array_equal(np.asarray(outcome.sum).astype(np.uint64), want):
-            self.findings.append(
-                f"round {r + 1}: the released sum is not the sum of the {len(outcome.survivors)} "
-                "survivors' encoded updates"
-            )
+        for party in outcome.releases:
+            self.releases[party] = self.releases.get(party, 0) + 1
+        self.findings += _release_findings(r, outcome)
 
     def _fold_uniform(
         self, r: int, outcome: RoundOutcome, inputs: Mapping[int, np.ndarray]

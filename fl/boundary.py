@@ -5,16 +5,23 @@ id 1..n) and the round's dropout schedule, and returns a
 :class:`RoundOutcome`: the sum over the survivors in Z_2^b, or why nothing
 was released, and everything the aggregation server held. Each aggregator
 declares, as a :class:`ServerHeld`, what kind of thing that is: masked
-vectors and their sum for secure aggregation, every update in the clear for
-the plain baseline. The federated loop, the server and the audit
+vectors and their sum for secure aggregation, ciphertexts for Paillier, one
+additive share per server for multi-server sharing, every update in the
+clear for the plain baseline. The federated loop, the server and the audit
 (:mod:`fl.audit`) see only RoundOutcomes; an update itself never leaves the
 aggregator it was handed to.
+
+Dropouts are given as the masking protocol's schedule (which client stops
+before which of R0..R4). Every other path reads it with the same rule: a
+client that stops before :data:`UPLOAD_ROUND` (R2) or earlier sends nothing
+and contributes nothing; one that stops later has already sent its input,
+which is in the sum (:func:`survivors_of`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -88,15 +95,20 @@ class RoundOutcome:
         survivors: U3, the clients whose input is in the sum.
         aborted: Why nothing was released, or None.
         dropped: Client id -> round before which it stopped, as the server saw it.
-        received: Client id -> the vector the server received from it (masked
-            or plain, as ``held`` says), kept only when the aggregator was
-            asked to record it; None otherwise.
+        received: Client id -> the vector the server received from it (masked,
+            plain, or the correction server's share, as ``held`` says), kept
+            only when the aggregator was asked to record it; None otherwise.
         reconstructed: Masking only: ``{"self_mask": ids, "pairwise": ids}``,
             whose self-mask seed b_u and whose masking key s_u^SK the server
             rebuilt from shares; empty for other aggregators.
         timings: Phase -> seconds; ``"total"`` is the whole round.
         bytes_sent: Client id -> phase -> bytes that client uploaded.
         config: The session's Config.
+        releases: Party -> the client set of the one aggregate it decrypted
+            or released in the round: the Paillier key holder, each committee
+            member that gave a decryption share, each multi-server server's
+            partial sum. Empty for masking and plain, where the aggregation
+            server computes the sum itself.
     """
 
     held: ServerHeld
@@ -109,6 +121,7 @@ class RoundOutcome:
     timings: Mapping[str, float]
     bytes_sent: Mapping[int, Mapping[str, int]]
     config: Config
+    releases: Mapping[str, frozenset[int]] = field(default_factory=dict)
 
     @property
     def total_time(self) -> float:
@@ -128,10 +141,12 @@ class Aggregator(Protocol):
     """One aggregation per call over one round's encoded updates.
 
     Implementations: :class:`fl.aggregators.MaskingAggregator` (secure
-    aggregation) and :class:`fl.aggregators.PlainAggregator` (the insecure
-    baseline). A new kind (Paillier, additive shares across servers)
-    implements :meth:`aggregate` and declares :attr:`held`; the loop, the
-    server and the audit need nothing else.
+    aggregation), :class:`fl.paillier.PaillierAggregator` and
+    :class:`fl.paillier.ThresholdPaillierAggregator` (packed Paillier),
+    :class:`fl.multiserver.MultiServerAggregator` (additive shares across
+    servers) and :class:`fl.aggregators.PlainAggregator` (the insecure
+    baseline). Each implements :meth:`aggregate` and declares :attr:`held`;
+    the loop, the server and the audit need nothing else.
     """
 
     @property

@@ -6,12 +6,17 @@ under random dropouts, then shows what the server held, compares with plain
 (insecure) FedAvg on the same seed and survivor schedule, runs secure
 aggregation with distributed DP, and writes plots. The last line printed is
 the final test accuracy of secure and plain FedAvg and their difference.
+
+With ``--aggregator`` (``all``, or a comma-separated list of masking,
+paillier, threshold-paillier, multiserver) it compares those aggregation
+paths instead (:mod:`fl.compare`): each on the same seed and dropout
+schedule, with what its servers held, then the plain baseline and a
+comparison table; the last line lists every run's final test accuracy.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -22,9 +27,12 @@ from typing import Any, TextIO
 from secagg.exceptions import SecAggError
 from secagg.protocol.vocabulary import ROUNDS
 
+from .compare import run_comparison
 from .config import FLConfig
 from .federation import RoundRecord, RunResult, run_federated
+from .paths import AGGREGATORS, PathOptions, parse_aggregators
 from .plots import plot_accuracy, plot_round_time
+from .report import epsilon_note, masking_audit, round_table
 from .training import LocalConfig
 
 __all__ = ["main", "build_parser", "ProgressBar"]
@@ -133,6 +141,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="rounds of the secure+DP comparison run (default: --rounds)",
     )
     p.add_argument("--no-dp-run", action="store_true", help="skip the secure+DP comparison run")
+    p.add_argument(
+        "--aggregator",
+        default=None,
+        help="compare aggregation paths instead of the default demo: 'all' or a "
+        f"comma-separated list of {', '.join(AGGREGATORS)}",
+    )
+    p.add_argument(
+        "--paillier-bits",
+        type=int,
+        default=2048,
+        help="Paillier modulus length (default 2048; below needs --insecure-test-keys)",
+    )
+    p.add_argument(
+        "--insecure-test-keys",
+        action="store_true",
+        help="allow Paillier keys below 2048 bits (insecure: for tests only)",
+    )
+    p.add_argument(
+        "--committee-size", type=int, default=5, help="threshold Paillier committee w (default 5)"
+    )
+    p.add_argument(
+        "--committee-threshold",
+        type=int,
+        default=3,
+        help="members needed to decrypt, t > w/2 (default 3)",
+    )
+    p.add_argument(
+        "--servers", type=int, default=2, help="servers of multi-server sharing (default 2)"
+    )
     p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
     p.add_argument(
         "--out",
@@ -187,94 +224,28 @@ def _run(cfg: FLConfig, label: str, **kw: Any) -> RunResult:
         bar.close()
 
 
-def _table(run: RunResult, out: TextIO) -> None:
-    out.write(
-        f"{'round':>5} {'accuracy':>8} {'loss':>7} {'survivors':>9} {'dropped':>7} "
-        f"{'agg ms':>8} {'upload B/client':>15} {'clipped':>7}"
-        + (f" {'epsilon':>8}" if run.epsilon is not None else "")
-        + "\n"
-    )
-    for r in run.records:
-        line = (
-            f"{r.round:>5} {r.accuracy:>8.3f} {r.loss:>7.3f} {r.survivors:>9} {r.dropped:>7} "
-            f"{1000 * r.agg_time:>8.1f} {r.upload_bytes:>15.0f} {100 * r.clipped_fraction:>6.2f}%"
-        )
-        if r.epsilon is not None:
-            line += f" {r.epsilon:>8.3f}"
-        if r.aborted:
-            line += f"  ABORTED: {r.aborted}"
-        out.write(line + "\n")
-
-
-def _audit(run: RunResult, out: TextIO) -> None:
-    a = run.audit
-    if a is None:
-        return
-    cfg = run.session_config
-    stat, p = a.chi_square()
-    pstat, pp = a.chi_square(a.plain_top_counts)
-    # Largest |r| among N independent pairs of m uniform words is about sqrt(2 ln 2N / m).
-    chance = math.sqrt(2 * math.log(2 * max(a.vectors, 1)) / cfg.m)
-    out.write("\nWhat the server held (audit over all rounds)\n")
-    out.write(
-        f"  masked vectors received: {a.vectors} of {cfg.m} words in Z_2^{cfg.b}\n"
-        f"  uniformity of the top 4 bits of the masked words: chi-square {stat:.1f} "
-        f"(15 dof), p-value {p:.3f}\n"
-        f"  same statistic on the unmasked encoded updates (never sent): chi-square "
-        f"{pstat:.0f}, p-value {pp:.1e}\n"
-        f"  largest |Pearson r| between a masked vector and its client's true encoded "
-        f"update: {a.max_abs_corr:.3f} (chance level for {a.vectors} pairs ~ {chance:.3f})\n"
-    )
-    total_self = sum(a.self_mask.values())
-    out.write(
-        f"  reconstructed self-mask seeds b_u: {total_self} (one per survivor per round: "
-        "removing a survivor's self mask needs its b_u; its masking key stays secret)\n"
-    )
-    pairs = [(r, u, rnd) for r, lst in sorted(a.pairwise.items()) for u, rnd in lst]
-    if pairs:
-        out.write(
-            f"  reconstructed pairwise masking keys s_u^SK: {len(pairs)} (clients that shared "
-            "keys in R1 but sent no masked input, so the survivors' pairwise masks with them "
-            "had to be cancelled):\n"
-        )
-        for r, u, rnd in pairs[:12]:
-            out.write(f"    round {r + 1}: client {u} (dropped before {rnd})\n")
-        if len(pairs) > 12:
-            out.write(f"    ... and {len(pairs) - 12} more\n")
-    else:
-        out.write(
-            "  reconstructed pairwise masking keys s_u^SK: none (no client dropped "
-            "between sharing keys and sending its masked input)\n"
-        )
-    if a.both_secrets or a.self_mask_outside_u3:
-        out.write(
-            f"  WARNING: both secrets rebuilt for (round, client) {a.both_secrets[:8]}; "
-            f"self-mask seeds rebuilt outside U3 for {a.self_mask_outside_u3[:8]}\n"
-        )
-    else:
-        out.write(
-            "  checked: no client had both its self-mask seed and its masking key rebuilt in "
-            "any round, and every rebuilt self-mask seed belongs to a survivor\n"
-        )
-    kinds = sorted({h.description for h in a.held})
-    problems = a.problems()
-    out.write(
-        f"  the server held, as its aggregator declared: {'; '.join(kinds)}; audit verdict: "
-        + ("private (every check passed)\n" if not problems else "NOT private:\n")
-    )
-    for problem in problems[:8]:
-        out.write(f"    {problem}\n")
-
-
-def _epsilon_note(run: RunResult) -> str:
-    """ε at the δ asked for, and the δ of the whole guarantee beside it."""
-    assert run.dp is not None
-    if run.epsilon is None:
-        return "no round released, nothing charged"
-    return (
-        f"epsilon {run.epsilon:.3f} at delta {run.dp.delta:g}, i.e. "
-        f"({run.epsilon:.3f}, {run.dp.delta_total:.10g})-DP"
-    )
+def _compare(
+    args: argparse.Namespace,
+    cfg: FLConfig,
+    names: tuple[str, ...],
+    options: PathOptions,
+    t0: float,
+    out: TextIO,
+) -> int:
+    """The comparison of aggregation paths (``--aggregator``)."""
+    try:
+        runs = run_comparison(cfg, names, options, out, _run)
+        acc_png = plot_accuracy(runs, args.out / "accuracy.png")
+        time_png = plot_round_time(runs, args.out / "round_time.png")
+    except SecAggError as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
+    out.write(f"\nplots written to {args.out.resolve()}/ ({acc_png.name}, {time_png.name})\n")
+    out.write(f"total demo time {time.perf_counter() - t0:.1f}s\n")
+    finals = ", ".join(f"{label.split()[0]} {run.final_accuracy:.3f}" for label, run in runs)
+    out.write(f"final test accuracy: {finals}\n")
+    out.flush()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -285,6 +256,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = _config(args)
         if args.dp_rounds is not None and args.dp_rounds < 1:
             raise SecAggError(f"--dp-rounds must be >= 1, got {args.dp_rounds}")
+        names = () if args.aggregator is None else parse_aggregators(args.aggregator)
+        options = PathOptions(
+            paillier_bits=args.paillier_bits,
+            insecure_testing=args.insecure_test_keys,
+            committee_size=args.committee_size,
+            committee_threshold=args.committee_threshold,
+            servers=args.servers,
+        )
         args.out.mkdir(parents=True, exist_ok=True)
     except (SecAggError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -295,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{cfg.strategy}, {cfg.model}, Dirichlet alpha {cfg.alpha}, dropout {cfg.dropout} "
         f"per round (at {cfg.dropout_at}), mode {cfg.mode}, seed {cfg.seed}\n"
     )
+    if names:
+        return _compare(args, cfg, names, options, t0, out)
     try:
         secure = _run(cfg, "secure", audit=True)
         sc = secure.session_config
@@ -303,16 +284,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"b={sc.b} m={sc.m} ({'complete' if sc.k == sc.n - 1 else 'sparse'} graph)\n"
         )
         if secure.dp is not None:
-            out.write(f"DP: {secure.dp.description}; {_epsilon_note(secure)}\n")
+            out.write(f"DP: {secure.dp.description}; {epsilon_note(secure)}\n")
         out.write("\nSecure aggregation, per round\n")
-        _table(secure, out)
+        round_table(secure, out)
         aborted = sum(1 for r in secure.records if r.aborted)
         planned = sc.n - sc.n_min
         out.write(
             f"aborted rounds: {aborted} of {len(secure.records)} (planned for up to {planned} "
             f"dropouts per round: a round that loses more before R2 closes releases nothing)\n"
         )
-        _audit(secure, out)
+        masking_audit(secure, out)
 
         plain = _run(
             replace(cfg, dp="none"),
@@ -359,13 +340,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if dp_run is not None:
             out.write(
                 f"  secure + DP ({dp_run.config.rounds} rounds; {dp_run.dp_description}): test "
-                f"accuracy {dp_run.final_accuracy:.3f}, {_epsilon_note(dp_run)}, "
+                f"accuracy {dp_run.final_accuracy:.3f}, {epsilon_note(dp_run)}, "
                 f"{dp_run.wall_time:.1f}s\n"
             )
         if local_run is not None:
             out.write(
                 f"  secure + local DP baseline ({local_run.dp_description}): test accuracy "
-                f"{local_run.final_accuracy:.3f}, {_epsilon_note(local_run)}, "
+                f"{local_run.final_accuracy:.3f}, {epsilon_note(local_run)}, "
                 f"{local_run.wall_time:.1f}s\n"
             )
         acc_png = plot_accuracy(runs, args.out / "accuracy.png")

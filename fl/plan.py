@@ -4,9 +4,10 @@
 the strategy's update vector into a frozen :class:`SessionPlan`: the public
 codec, the protocol Config of one session (from
 :func:`secagg.protocol.planner.session_config`), the DP set-up when there is
-one (:mod:`fl.privacy`) and, in active mode, the clients' long-term Ed25519
-keys (:class:`secagg.protocol.registry.Registry`), from which each
-session's registry is cut.
+one (:mod:`fl.privacy`), the cohort's colluding clients C and, in active
+mode, the clients' long-term Ed25519 keys
+(:class:`secagg.protocol.registry.Registry`), from which each session's
+registry is cut.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from secagg.encoding import Layout, UpdateCodec
 from secagg.protocol.config import Config
 from secagg.protocol.planner import session_config
 from secagg.protocol.registry import Registry
+from secagg.protocol.thresholds import count_of
 
 from .config import FLConfig
 from .models import Params
@@ -45,12 +47,17 @@ class SessionPlan:
         dp: The DP set-up, None without DP.
         keys: Active mode: every client's long-term signing key, by client id
             1..N; None in semi_honest mode.
+        colluders: C = floor(corrupt rate x n), the session's clients assumed
+            to collude with the server (the cohort-wide count, not the
+            per-neighbourhood c). The Paillier and multi-server paths pass
+            it to their decrypting parties and servers as their C.
     """
 
     codec: UpdateCodec
     config: Config
     dp: DPSetup | None = None
     keys: Registry | None = None
+    colluders: int = 0
 
     @property
     def unit_weights(self) -> bool:
@@ -106,6 +113,7 @@ def build_plan(cfg: FLConfig, template: Params, max_weight: float) -> SessionPla
     """
     layout = Layout.of(template)
     n = cfg.session_size
+    colluders = count_of(cfg.corrupt, n)
     keys = Registry.generate(cfg.n_clients) if cfg.mode == "active" else None
     digest = bytes(32)
     if keys is not None:
@@ -128,9 +136,9 @@ def build_plan(cfg: FLConfig, template: Params, max_weight: float) -> SessionPla
 
     if cfg.dp == "none":
         codec = UpdateCodec(layout, cfg.clip, cfg.scale, n, max_weight=max_weight)
-        return SessionPlan(codec, config(codec.bits, codec.length), None, keys)
+        return SessionPlan(codec, config(codec.bits, codec.length), None, keys, colluders)
     probe = config(64, layout.size + 1)
     base = UpdateCodec(layout, cfg.dp_clip, DP_STEPS / cfg.dp_clip, n, l2_clip=cfg.dp_clip)
     dp = dp_setup(cfg, probe, float(base.rounded_l2_bound or 0.0), layout.size)
     codec = replace(base, noise_bound=dp.mechanism.noise_bound(n))
-    return SessionPlan(codec, config(codec.bits, codec.length, dp.n_min), dp, keys)
+    return SessionPlan(codec, config(codec.bits, codec.length, dp.n_min), dp, keys, colluders)

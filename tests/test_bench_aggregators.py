@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_aggregators_bench_prints_every_path_and_ends_with_the_speedup() -> None:
-    """The bench runs every path on a 512-bit key and its last line is the packed speedup."""
+    """The bench runs every path (multi-server included) on a 512-bit key and its last line
+    is the packed speedup."""
     proc = subprocess.run(
         [
             sys.executable,
@@ -48,6 +49,9 @@ def test_aggregators_bench_prints_every_path_and_ends_with_the_speedup() -> None
         ("paillier_packed", "threshold_combine_s"),
         ("paillier_per_value", "client_encrypt_s"),
         ("masking", "round_s"),
+        ("multiserver", "client_s"),
+        ("multiserver", "server_s"),
+        ("multiserver", "bundle_bytes"),
     ):
         assert needed in seen, needed
     assert all(r["extrapolated"] for r in records if r.get("path") == "paillier_per_value")

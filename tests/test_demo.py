@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fl.cli import ProgressBar, main
+from fl.paths import AGGREGATORS
 
 LAST_LINE = re.compile(
     r"^final test accuracy: secure (\d\.\d{3}), plain (\d\.\d{3}), difference ([+-]\d\.\d{3})$"
@@ -126,3 +127,53 @@ def test_demo_local_dp_epsilon_is_the_recomputed_one(tmp_path, capsys, monkeypat
     assert printed == pytest.approx(want, abs=5e-4)
     assert "any two updates" in line and "at delta 1e-05, i.e. (" in line
     assert "delta_total = delta = 1e-05" in line
+
+
+COMPARE_LAST = re.compile(
+    r"^final test accuracy: masking (\d\.\d{3}), paillier (\d\.\d{3}), threshold-paillier "
+    r"(\d\.\d{3}), multiserver (\d\.\d{3}), plain (\d\.\d{3})$"
+)
+
+
+def test_demo_compares_every_aggregator(tmp_path, capsys):
+    """--aggregator all runs the four paths and the plain baseline on one seed: each
+    path's audit says what its servers held and calls it private, the comparison table
+    has a row per run, the plots are written and the last line lists every accuracy."""
+    out = tmp_path / "cmp"
+    argv = ["--clients", "5", "--rounds", "2", "--aggregator", "all", "--out", str(out)]
+    code = main([*argv, "--paillier-bits", "512", "--insecure-test-keys", "--seed", "2"])
+    text = capsys.readouterr().out
+    assert code == 0
+    for name in ("masking", "paillier", "threshold-paillier", "multiserver"):
+        assert f"\n== {name} ==\n" in text
+    assert "512-bit key" in text and "3-of-5 committee" in text and "S = 2 servers" in text
+    assert "masked vectors received" in text  # the masking audit
+    assert "ciphertexts are not uniform words" in text  # the Paillier audits
+    assert "key holder: 2 (of 2 rounds)" in text
+    assert "server 0: 2, server 1: 2 (of 2 rounds)" in text
+    table = text.split("\nComparison (", 1)[1]
+    rows = [line.split() for line in table.splitlines()[2:7]]
+    assert [r[0] for r in rows] == [*AGGREGATORS, "plain"]
+    assert [r[-1] for r in rows[:4]] == ["private"] * 4 and rows[4][-2:] == ["NOT", "private"]
+    accuracies = COMPARE_LAST.match(text.strip().splitlines()[-1])
+    assert accuracies, text.strip().splitlines()[-1]
+    assert max(map(float, accuracies.groups())) - min(map(float, accuracies.groups())) < 0.02
+    for name in ("accuracy.png", "round_time.png"):
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC
+
+
+@pytest.mark.parametrize(
+    "argv, rule",
+    [
+        (["--aggregator", "paillier", "--paillier-bits", "1024"], "--insecure-test-keys"),
+        (["--aggregator", "masking,secure"], "unknown aggregator 'secure'"),
+        (["--aggregator", "multiserver", "--servers", "1"], "2..255 servers"),
+        (["--aggregator", "all", "--committee-threshold", "2"], "w / 2 < t"),
+    ],
+)
+def test_demo_refuses_bad_aggregator_settings(tmp_path, capsys, argv, rule):
+    """Short Paillier keys without the testing flag, unknown paths, one server and a
+    minority committee exit with code 2 and a sentence naming the rule."""
+    code = main([*argv, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and rule in err and "Traceback" not in err

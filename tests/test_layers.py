@@ -112,3 +112,13 @@ def test_no_import_loop():
     for u in sorted(GRAPH):
         if u not in state:
             visit(u)
+
+
+@pytest.mark.parametrize("package", ["paillier", "multiserver"])
+def test_paillier_and_multiserver_classes_stay_small(package: str):
+    """No class of secagg.paillier or secagg.multiserver exceeds 150 lines (one idea each)."""
+    for path in sorted((PACKAGES["secagg"] / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert length <= 150, f"{path.name}: class {node.name} has {length} lines"

@@ -23,7 +23,7 @@ from .client import split_update
 from .combiner import combine
 from .params import MultiServerConfig
 from .server import ShareServer
-from .wire import PartialSum, ReleaseRequest, SetSignature, SetStatement
+from .wire import PartialSum, ReleaseRequest, SetSignature, SetStatement, ShareBundle
 
 __all__ = ["ServerView", "SessionOutcome", "run_session"]
 
@@ -40,6 +40,10 @@ class ServerView:
         signed: The client set it signed, or None.
         partial: The partial sum it released (uniformly distributed on its
             own for every server), or None.
+        received: Correction server, when asked to keep them: client -> the
+            correction vector it accepted from that client (uniform on its
+            own while one seed stays secret). None otherwise (a seed server
+            receives sealed 32-byte seeds, not vectors).
     """
 
     index: int
@@ -48,6 +52,7 @@ class ServerView:
     bytes_received: int
     signed: frozenset[int] | None
     partial: np.ndarray | None
+    received: dict[int, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ def run_session(
     dropouts: Collection[int] = (),
     lost: Mapping[int, Collection[int]] | None = None,
     rng: Callable[[int], bytes] | None = None,
+    keep_received: bool = False,
 ) -> SessionOutcome:
     """Run one session over clients 1..n.
 
@@ -96,6 +102,8 @@ def run_session(
         lost: Client -> servers its bundle never reaches.
         rng: Source of every random byte; None uses the OS CSPRNG (inject
             only in deterministic tests).
+        keep_received: Report the correction vectors the correction server
+            accepted (:attr:`ServerView.received`), for audits of what it held.
 
     Returns:
         The :class:`SessionOutcome`. A session with fewer than n_min clients
@@ -143,6 +151,7 @@ def run_session(
     for j in range(config.S):
         timings[f"server.{j}.receive"] = timings[f"server.{j}.release"] = 0.0
     refused: list[dict[int, str]] = [{} for _ in range(config.S)]
+    kept: dict[int, np.ndarray] = {}
     bytes_sent = {u: 0 for u in inputs}
     skip = set(dropouts)
     for u in sorted(inputs):
@@ -157,10 +166,14 @@ def run_session(
             bytes_sent[u] += len(data)
             t0 = time.perf_counter()
             try:
-                nodes[j].receive(data)
+                accepted = nodes[j].receive(data)
             except SecAggError as exc:
                 refused[j][u] = str(exc)
+                accepted = False
             timings[f"server.{j}.receive"] += time.perf_counter() - t0
+            if keep_received and accepted and j == config.correction_server:
+                payload = ShareBundle.from_bytes(data, config).payload
+                kept[u] = packing.unpack(payload, config.m, config.b)
     members = frozenset.intersection(*(node.accepted for node in nodes))
     aborted = None
     total = None
@@ -193,6 +206,7 @@ def run_session(
             bytes_received=node.bytes_received,
             signed=node.signed,
             partial=partials[j],
+            received=dict(kept) if keep_received and j == config.correction_server else None,
         )
         for j, node in enumerate(nodes)
     )

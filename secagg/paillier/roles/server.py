@@ -10,36 +10,16 @@ no recovery: the aggregate is over the bundles that arrived.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
-from ...exceptions import (
-    AbortedError,
-    InvalidInputError,
-    NotEnoughSharesError,
-    ProtocolViolationError,
-)
+from ...exceptions import AbortedError, InvalidInputError, ProtocolViolationError
 from .._bigint import mpz
-from ..messages import ClientBundle, DecryptionRequest, DecryptionShare, SumResult
+from ..messages import ClientBundle, DecryptionRequest, DecryptionShare
 from ..policy import KeyView, bundle_problem
 from ..session import SessionParams, check_registry
-from ..threshold import ThresholdPublicKey, combine_plaintexts, share_problem
+from ..threshold import ThresholdPublicKey
+from .combine import CombinedSum, combine_shares
 
 __all__ = ["AggregationServer", "CombinedSum"]
-
-
-@dataclass(frozen=True)
-class CombinedSum:
-    """The outcome of combining threshold decryption shares.
-
-    Attributes:
-        result: The decrypted sum.
-        used: The t holders whose shares were combined, ascending.
-        excluded: Holder index -> why its share was dropped.
-    """
-
-    result: SumResult
-    used: tuple[int, ...]
-    excluded: dict[int, str] = field(default_factory=dict)
 
 
 class AggregationServer:
@@ -169,7 +149,8 @@ class AggregationServer:
         """Verify committee members' shares and decrypt with any t good ones.
 
         Every share's proof is checked against this session's aggregate; a
-        share that fails is named in :attr:`CombinedSum.excluded` and not used.
+        share that fails is named in :attr:`CombinedSum.excluded` and not used
+        (:func:`~secagg.paillier.roles.combine.combine_shares`).
 
         Raises:
             InvalidInputError: The server's key is not a threshold key, or no
@@ -182,32 +163,4 @@ class AggregationServer:
             raise InvalidInputError("combining shares needs a threshold public key.")
         if self._request is None:
             raise InvalidInputError("combine() comes after request(): no aggregate was sent.")
-        request = self._request
-        good: dict[int, tuple[mpz, ...]] = {}
-        excluded: dict[int, str] = {}
-        for item in shares:
-            share = item if isinstance(item, DecryptionShare) else DecryptionShare.from_bytes(item)
-            holder = share.holder
-            if share.session_id != request.session_id:
-                reason: str | None = "it is bound to another session"
-            elif holder in good or holder in excluded:
-                reason = "it sent more than one set of shares"
-            else:
-                reason = share_problem(key, request.aggregate, share)
-            if reason is not None:
-                excluded[holder] = reason
-                good.pop(holder, None)
-                continue
-            good[holder] = share.shares
-        if len(good) < key.threshold:
-            detail = "; ".join(f"holder {h}: {r}" for h, r in sorted(excluded.items()))
-            raise NotEnoughSharesError(
-                f"{len(good)} decryption shares verify (holders {sorted(good)}), t = "
-                f"{key.threshold} are needed" + (f"; excluded {detail}." if detail else ".")
-            )
-        used = tuple(sorted(good)[: key.threshold])
-        plaintexts = combine_plaintexts(key, {h: good[h] for h in used})
-        contributors = tuple(b.client_id for b in request.bundles)
-        words = self.layout.unpack_sum(plaintexts, len(contributors))
-        result = SumResult(request.session_id, contributors, self.params.bits, words)
-        return CombinedSum(result, used, excluded)
+        return combine_shares(key, self._request, self.layout, shares)

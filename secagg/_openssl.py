@@ -37,8 +37,9 @@ SLICE_BYTES = 1 << 16
 """Keystream bytes per key per OpenSSL call: big enough that the per-call cost
 is small, small enough that a group's keystream stays in the L2 cache."""
 
-GROUP_KEYS = 8
-"""Keys whose slices are added in one core call (memory: GROUP_KEYS * SLICE_BYTES)."""
+GROUP_KEYS = 4
+"""Keys whose slices are added in one core call (memory: GROUP_KEYS * SLICE_BYTES).
+64 KiB x 4 measured best among 16-256 KiB x 2-16 on the Zen 5 of docs/benchmarks.md."""
 
 
 def describe() -> str:

@@ -113,7 +113,7 @@ def test_apply_masks_many_keys_large_vector_all_impls_agree():
 @pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("b,m", [(61, 3 * 8192 + 5), (20, 2 * 16384 - 3)])
 def test_apply_masks_more_keys_than_a_group_over_several_slices(impl, b, m):
-    """19 keys (more than one openssl group of 8) over a vector of several 64 KiB slices
+    """19 keys (several openssl groups of keys) over a vector of several 64 KiB slices
     with a short last one equal the pycryptodome reference, whatever the implementation."""
     rng = np.random.default_rng(m)
     x = random_vector(rng, m, b)

@@ -225,14 +225,15 @@ def mask_apply_streams(vec: object, ciphers: Sequence[Any], signs: bytes, b: int
     ``ciphers[j]`` (``update_into(zeros, buf)``, as pyca/cryptography's) in slices of sl bytes
     (a multiple of 16) into one reused buffer, added by one core call per slice."""
     check_vec(vec, b, "vec", writable=True)
-    k, m, total, w = len(ciphers), len(vec), vec.nbytes, vec.itemsize  # type: ignore
+    k, m, total, w = len(ciphers), len(vec), vec.nbytes, vec.itemsize  # type: ignore[arg-type,attr-defined]
     if len(signs) != k:
         raise InvalidInputError(f"{k} ciphers need {k} signs, got {len(signs)}.")
     keep = ffi.from_buffer(vec, require_writable=True)
     _status(lib.secagg_vec_check(keep, m, b), "applying masks", ((vec, "vec"),), b)
     base, zeros = ffi.cast("uint8_t *", keep), memoryview(bytes(sl))
     scratch = bytearray(k * sl + 16)  # + 16: the room update_into may ask for
-    view, ks, sg = memoryview(scratch), ffi.from_buffer(scratch), ffi.from_buffer(signs)
+    ks, sg = ffi.from_buffer("uint8_t[]", scratch), ffi.from_buffer("int8_t[]", signs)
+    view = memoryview(scratch)
     try:
         for off in range(0, total, sl):
             n = min(sl, total - off)

@@ -28,4 +28,14 @@ int secagg_vec_sub(void *acc, const void *x, size_t m, int bits);
 int secagg_mask_apply(int impl, void *vec, size_t m, int bits, const uint8_t *keys, size_t nkeys,
                       const int8_t *signs);
 
+/* For each j < nstreams: vec += signs[j] * (stream j) mod 2^bits, in place in
+ * the caller's vec, where stream j is bytes [j*m*w, (j+1)*m*w) of ks read as
+ * little-endian words of width w: the arithmetic of masking for keystream
+ * made outside the core (one slice of each key's keystream). kslen must be
+ * nstreams*m*w (SECAGG_ERR_LENGTH); signs[j] must be +1 or -1
+ * (SECAGG_ERR_ARG). Returns SECAGG_ERR_RANGE (vec untouched) if a word of
+ * vec is >= 2^bits. Reads ks and signs, writes only vec. */
+int secagg_mask_add_streams(void *vec, size_t m, int bits, const uint8_t *ks, size_t kslen,
+                            const int8_t *signs, size_t nstreams);
+
 #endif

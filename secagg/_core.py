@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -216,6 +218,31 @@ def mask_apply(impl: int, vec: object, keys: bytes, signs: bytes, b: int) -> Non
         ffi.from_buffer("int8_t[]", signs),
     )
     _status(code, "applying masks", ((vec, "vec"),), b)
+
+
+def mask_apply_streams(vec: object, ciphers: Sequence[Any], signs: bytes, b: int, sl: int) -> None:
+    """vec += sum_j signs[j] * keystream_j mod 2^b in place, keystream_j from a CTR encryptor
+    ``ciphers[j]`` (``update_into(zeros, buf)``, as pyca/cryptography's) in slices of sl bytes
+    (a multiple of 16) into one reused buffer, added by one core call per slice."""
+    check_vec(vec, b, "vec", writable=True)
+    k, m, total, w = len(ciphers), len(vec), vec.nbytes, vec.itemsize  # type: ignore[arg-type,attr-defined]
+    if len(signs) != k:
+        raise InvalidInputError(f"{k} ciphers need {k} signs, got {len(signs)}.")
+    keep = ffi.from_buffer(vec, require_writable=True)
+    _status(lib.secagg_vec_check(keep, m, b), "applying masks", ((vec, "vec"),), b)
+    base, zeros = ffi.cast("uint8_t *", keep), memoryview(bytes(sl))
+    scratch = bytearray(k * sl + 16)  # + 16: the room update_into may ask for
+    ks, sg = ffi.from_buffer("uint8_t[]", scratch), ffi.from_buffer("int8_t[]", signs)
+    view = memoryview(scratch)
+    try:
+        for off in range(0, total, sl):
+            n = min(sl, total - off)
+            for j, cipher in enumerate(ciphers):
+                cipher.update_into(zeros[:n], view[j * n :])
+            code = lib.secagg_mask_add_streams(base + off, n // w, b, ks, k * n, sg, k)
+            _status(code, "applying masks", ((vec, "vec"),), b)
+    finally:
+        scratch[:] = bytes(len(scratch))  # best-effort erasure of the keystream
 
 
 def _addsub(fn: object, acc: object, x: object, b: int, what: str) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _core
 from .exceptions import InvalidInputError
-from .prg import KEY_SIZE, MAX_EXPAND_BYTES, resolve_impl
+from .prg import KEY_SIZE, MAX_EXPAND_BYTES, apply_keystreams, resolve_impl
 
 __all__ = ["dtype_for_bits", "check_vector", "apply_masks", "add_into", "sub_into"]
 
@@ -101,7 +101,7 @@ def apply_masks(
     index = resolve_impl(impl)
     key_bytes = b"".join(bytes(k) for k in keys)
     sign_bytes = bytes((1 if s == 1 else 0xFF) for s in signs)
-    _core.mask_apply(index, vec, key_bytes, sign_bytes, b)
+    apply_keystreams(index, vec, key_bytes, sign_bytes, b)
 
 
 def add_into(acc: np.ndarray, x: np.ndarray, b: int) -> None:

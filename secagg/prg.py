@@ -1,11 +1,14 @@
 """The PRG of PROTOCOL.md section 2: HKDF-SHA256 key derivation and AES-128-CTR.
 
-The keystream comes from the compiled core, which carries several
-implementations (VAES on zmm or ymm, AES-NI, and a portable constant-time
-bitsliced one). The best one this CPU supports is chosen once at import; the
-environment variable ``SECAGG_IMPL=<name>`` forces one for the whole process
-(import fails if the CPU cannot run it), and every entry point takes an
-``impl=`` argument so a single process can check them all against each other.
+The keystream has several implementations: the compiled core's (VAES on zmm
+or ymm, AES-NI, and a portable constant-time bitsliced one) and ``openssl``,
+OpenSSL's AES-128-CTR through pyca/cryptography (when installed) with the
+core's masking arithmetic. One is chosen once at import: the best x86 AES
+path the CPU has, else ``openssl`` (hardware AES on ARMv8 and others), else
+``portable``. The environment variable ``SECAGG_IMPL=<name>`` forces one for
+the whole process (import fails if it cannot run here), and every entry point
+takes an ``impl=`` argument so a single process can check them all against
+each other.
 
 Example:
     >>> key = derive_key(bytes(32), bytes(32), self_purpose())
@@ -17,17 +20,21 @@ from __future__ import annotations
 
 import hmac
 import os
+import platform
 
 import numpy as np
 
-from . import _core
+from . import _core, _openssl
 from .exceptions import InvalidInputError
 
 __all__ = [
     "KEY_SIZE",
     "MAX_EXPAND_BYTES",
+    "OPENSSL",
     "implementations",
     "selected_implementation",
+    "selection_reason",
+    "choose_implementation",
     "derive_key",
     "self_purpose",
     "pair_purpose",
@@ -45,36 +52,94 @@ _INFO_PREFIX = b"secagg/v1/prg/"
 _SECRET_SIZE = 32
 _SESSION_ID_SIZE = 32
 
+OPENSSL = "openssl"
+"""Name of the implementation whose keystream is OpenSSL's (through pyca/cryptography)."""
+
+_OPENSSL_INDEX = -1  # not an index of the core's table: resolved here, never passed to C
 _TABLE = _core.impl_table()
-_INDEX = {name: i for i, (name, _) in enumerate(_TABLE)}
-_SUPPORTED = tuple(name for name, ok in _TABLE if ok)
+_INDEX = {name: i for i, (name, _) in enumerate(_TABLE)} | {OPENSSL: _OPENSSL_INDEX}
+
+# What cpuid reported for each x86 path of the core (csrc/cpu.c).
+_X86_FEATURES = {
+    "vaes512": "VAES with AVX-512F/BW (and the OS saving zmm state)",
+    "vaes256": "VAES with AVX2 (and the OS saving ymm state)",
+    "aesni": "AES-NI with SSSE3 and SSE4.1",
+}
 
 
-def _choose_default() -> str:
-    forced = os.environ.get("SECAGG_IMPL")
-    if forced is None or forced == "":
-        return _SUPPORTED[0]
-    if forced not in _INDEX:
-        raise InvalidInputError(
-            f"SECAGG_IMPL={forced!r} names no keystream implementation; known: {', '.join(_INDEX)}."
-        )
-    if forced not in _SUPPORTED:
-        raise InvalidInputError(
-            f"SECAGG_IMPL={forced!r} is not supported by this CPU; "
-            f"supported here: {', '.join(_SUPPORTED)}."
-        )
-    return forced
+def supported_implementations(native: tuple[str, ...], openssl: str | None) -> tuple[str, ...]:
+    """The usable implementations, best first: the core's x86 AES paths the CPU runs,
+    then ``openssl`` when pyca/cryptography imports, then ``portable``.
+
+    Args:
+        native: the core's implementations this CPU supports, best first.
+        openssl: the OpenSSL build pyca/cryptography uses, None without it.
+    """
+    x86 = tuple(name for name in native if name in _X86_FEATURES)
+    return x86 + ((OPENSSL,) if openssl is not None else ()) + ("portable",)
 
 
-_SELECTED = _choose_default()
+def choose_implementation(
+    native: tuple[str, ...], openssl: str | None, forced: str | None
+) -> tuple[str, str]:
+    """The implementation a process uses, and why: the pure selection rule.
+
+    ``SECAGG_IMPL`` (``forced``) wins; else the best x86 AES path of the core;
+    else ``openssl``; else ``portable``. Taking the CPU's answer as ``native``
+    lets the tests pretend a CPU without AES-NI (as on ARM).
+
+    Args:
+        native: the core's implementations this CPU supports, best first.
+        openssl: the OpenSSL build pyca/cryptography uses, None without it.
+        forced: the value of ``SECAGG_IMPL`` (None or "" if unset).
+
+    Returns:
+        (name, reason), the reason a sentence fragment for ``python -m secagg info``.
+
+    Raises:
+        InvalidInputError: if ``forced`` names no implementation, or one this
+            CPU or installation cannot run (the message says what is missing).
+    """
+    usable = supported_implementations(native, openssl)
+    missing = _openssl.MISSING or "pyca/cryptography is not installed"
+    if forced:
+        if forced not in _INDEX:
+            raise InvalidInputError(
+                f"SECAGG_IMPL={forced!r} names no keystream implementation; "
+                f"known: {', '.join(_INDEX)}."
+            )
+        if forced == OPENSSL and openssl is None:
+            raise InvalidInputError(
+                f"SECAGG_IMPL='openssl' needs pyca/cryptography (pip install 'secagg[fast]'), "
+                f"but {missing}."
+            )
+        if forced not in usable:
+            raise InvalidInputError(
+                f"SECAGG_IMPL={forced!r} is not supported by this CPU; "
+                f"supported here: {', '.join(usable)}."
+            )
+        build = f" ({openssl})" if forced == OPENSSL else ""
+        return forced, f"forced by SECAGG_IMPL={forced}{build}"
+    if usable[0] in _X86_FEATURES:
+        return usable[0], f"cpuid reports {_X86_FEATURES[usable[0]]}"
+    cpu = f"no x86 AES path on this CPU ({platform.machine() or 'unknown machine'})"
+    if openssl is not None:
+        return OPENSSL, f"{cpu}; AES-128-CTR from {openssl}"
+    return "portable", f"{cpu} and {missing}: the bitsliced constant-time path"
+
+
+_NATIVE = tuple(name for name, ok in _TABLE if ok)
+_OPENSSL_BUILD = _openssl.describe() if _openssl.AVAILABLE else None
+_SUPPORTED = supported_implementations(_NATIVE, _OPENSSL_BUILD)
+_SELECTED, _REASON = choose_implementation(_NATIVE, _OPENSSL_BUILD, os.environ.get("SECAGG_IMPL"))
 
 
 def implementations() -> tuple[str, ...]:
-    """Names of the keystream implementations this CPU supports, best first.
+    """Names of the keystream implementations usable here, best first.
 
     Returns:
-        A tuple such as ``("vaes512", "vaes256", "aesni", "portable")``;
-        ``"portable"`` is always present.
+        A tuple such as ``("vaes512", "vaes256", "aesni", "openssl", "portable")``;
+        ``"openssl"`` is there when pyca/cryptography imports, ``"portable"`` always.
     """
     return _SUPPORTED
 
@@ -83,16 +148,23 @@ def selected_implementation() -> str:
     """Name of the implementation used when a call passes no ``impl=``.
 
     Returns:
-        The best supported implementation, or the one forced by ``SECAGG_IMPL``.
+        The best x86 AES path of the core, else ``openssl``, else ``portable``,
+        unless ``SECAGG_IMPL`` forces one.
     """
     return _SELECTED
 
 
+def selection_reason() -> str:
+    """Why ``selected_implementation()`` is the one in use (for ``python -m secagg info``)."""
+    return _REASON
+
+
 def resolve_impl(impl: str | None) -> int:
-    """Index in the compiled table of implementation ``impl`` (None: the selected one).
+    """Index in the compiled table of implementation ``impl`` (None: the selected one);
+    ``openssl`` has a negative index, handled by this module.
 
     Raises:
-        InvalidInputError: if ``impl`` is unknown or not supported by this CPU.
+        InvalidInputError: if ``impl`` is unknown or not usable here.
     """
     name = _SELECTED if impl is None else impl
     if not isinstance(name, str) or name not in _INDEX:
@@ -101,10 +173,20 @@ def resolve_impl(impl: str | None) -> int:
         )
     if name not in _SUPPORTED:
         raise InvalidInputError(
-            f"Keystream implementation {name!r} is not supported by this CPU; "
-            f"supported here: {', '.join(_SUPPORTED)}."
+            f"Keystream implementation {name!r} is not usable here "
+            f"({_openssl.MISSING if name == OPENSSL else 'the CPU lacks it'}); "
+            f"usable: {', '.join(_SUPPORTED)}."
         )
     return _INDEX[name]
+
+
+def apply_keystreams(index: int, vec: np.ndarray, keys: bytes, signs: bytes, b: int) -> None:
+    """vec += sum_j signs[j] * PRG(keys[16j:16j+16]) mod 2^b with implementation ``index``
+    (from ``resolve_impl``); keys and signs (int8 bytes) already checked by the caller."""
+    if index == _OPENSSL_INDEX:
+        _openssl.mask_apply(vec, keys, signs, b)
+    else:
+        _core.mask_apply(index, vec, keys, signs, b)
 
 
 def _check_id(value: object, what: str) -> int:
@@ -227,6 +309,10 @@ def keystream(key: bytes, nbytes: int, *, counter: int = 0, impl: str | None = N
             "the counter must not wrap."
         )
     index = resolve_impl(impl)
+    if index == _OPENSSL_INDEX:
+        out = bytearray(nbytes)
+        _openssl.keystream_into(key, counter.to_bytes(16, "big"), out)
+        return bytes(out)
     return _core.keystream(index, key, counter.to_bytes(16, "big"), nbytes)
 
 
@@ -254,4 +340,9 @@ def expand(key: bytes, m: int, b: int, *, impl: str | None = None) -> np.ndarray
         raise InvalidInputError(
             f"m * w = {m} * {w} = {m * w} bytes exceeds the 2^36-byte limit of one key."
         )
-    return _core.expand(resolve_impl(impl), key, m, b)  # type: ignore[return-value]
+    index = resolve_impl(impl)
+    if index == _OPENSSL_INDEX:
+        out = np.zeros(m, dtype=_core.word_dtype(b))  # type: ignore[call-overload]
+        _openssl.mask_apply(out, key, b"\x01", b)
+        return out
+    return _core.expand(index, key, m, b)  # type: ignore[return-value]

@@ -1,6 +1,7 @@
 """Tests for secagg.masking: Z_2^b vectors, fused mask application, add/sub.
 
-The reference is plain Python integers over pycryptodome's AES-CTR keystream.
+The reference is plain Python integers over pycryptodome's AES-CTR keystream;
+every implementation usable here, ``openssl`` included, is checked against it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from Crypto.Cipher import AES
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secagg import masking, prg
+from secagg import _core, _openssl, masking, prg
 from secagg.exceptions import InvalidInputError
 
 IMPLS = prg.implementations()
@@ -107,6 +108,95 @@ def test_apply_masks_many_keys_large_vector_all_impls_agree():
         mk = prg.expand(k, m, b).astype(np.uint64)
         ref = ref + mk if s == 1 else ref - mk
     np.testing.assert_array_equal(outs[0], (ref & np.uint64(2**32 - 1)).astype(np.uint32))
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("b,m", [(61, 3 * 8192 + 5), (20, 2 * 16384 - 3)])
+def test_apply_masks_more_keys_than_a_group_over_several_slices(impl, b, m):
+    """19 keys (several openssl groups of keys) over a vector of several 64 KiB slices
+    with a short last one equal the pycryptodome reference, whatever the implementation."""
+    rng = np.random.default_rng(m)
+    x = random_vector(rng, m, b)
+    keys = [rng.bytes(16) for _ in range(19)]
+    signs = [1 if j % 3 else -1 for j in range(19)]
+    y = x.copy()
+    masking.apply_masks(y, keys, signs, b, impl=impl)
+    ref = np.array([int(v) for v in x], dtype=object)
+    for k, sgn in zip(keys, signs, strict=True):
+        ref = (ref + sgn * np.array(ref_mask(k, m, b), dtype=object)) % (1 << b)
+    assert [int(v) for v in y] == list(ref)
+
+
+class FixedStream:
+    """A stand-in CTR encryptor whose keystream is given bytes (update_into as pyca's)."""
+
+    def __init__(self, stream: bytes) -> None:
+        self.stream, self.pos = stream, 0
+
+    def update_into(self, data: bytes, buf: memoryview) -> int:
+        n = len(data)
+        assert len(buf) >= n + 15  # the room pyca/cryptography 42 asks for
+        chunk = self.stream[self.pos : self.pos + n]
+        buf[:n] = bytes(a ^ c for a, c in zip(data, chunk, strict=True))
+        self.pos += n
+        return n
+
+
+@given(
+    b=st.integers(1, 64),
+    m=st.integers(0, 200),
+    signs=st.lists(st.sampled_from([1, -1]), min_size=0, max_size=5),
+    sl=st.sampled_from([16, 48, 256]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_core_adds_external_streams_mod_2_b(b, m, signs, sl, seed):
+    """The core's add of externally made keystream: vec + sum_j s_j * (LE words of stream j)
+    mod 2^b, for any slice size; the vector is never left unreduced."""
+    rng = np.random.default_rng(seed)
+    x = random_vector(rng, m, b)
+    w = x.itemsize
+    streams = [rng.bytes(m * w) for _ in signs]
+    y = x.copy()
+    sign_bytes = bytes(1 if v == 1 else 0xFF for v in signs)
+    _core.mask_apply_streams(y, [FixedStream(st) for st in streams], sign_bytes, b, sl)
+    expected = [int(v) for v in x]
+    for stream, sgn in zip(streams, signs, strict=True):
+        words = [int.from_bytes(stream[w * i : w * i + w], "little") for i in range(m)]
+        expected = [(e + sgn * k) % (1 << b) for e, k in zip(expected, words, strict=True)]
+    assert [int(v) for v in y] == expected
+
+
+@pytest.mark.parametrize(
+    "signs,sl,match",
+    [
+        (b"\x01\x00", 64, "invalid argument"),
+        (b"\x01\x02", 64, "invalid argument"),
+        (b"\x01", 64, "2 ciphers need 2 signs"),
+    ],
+)
+def test_core_external_streams_refuse_bad_signs(signs, sl, match):
+    """A sign other than +1/-1, or a sign count unlike the cipher count, is InvalidInputError."""
+    x = np.zeros(40, dtype=np.uint32)
+    ciphers = [FixedStream(bytes(160)), FixedStream(bytes(160))]
+    with pytest.raises(InvalidInputError, match=match):
+        _core.mask_apply_streams(x, ciphers, signs, 32, sl)
+    assert not x.any()
+
+
+@pytest.mark.skipif(not _openssl.AVAILABLE, reason="pyca/cryptography is not installed")
+@pytest.mark.parametrize("b", [12, 40])
+def test_openssl_refuses_unreduced_input_anywhere_and_writes_nothing(b):
+    """With openssl, a word >= 2^b in the last slice is refused before any key or slice is
+    applied, so the vector stays untouched."""
+    dt = masking.dtype_for_bits(b)
+    m = 70_000
+    x = np.zeros(m, dtype=dt)
+    x[m - 2] = dt.type(1 << b)
+    before = x.copy()
+    keys = [os.urandom(16) for _ in range(10)]
+    with pytest.raises(InvalidInputError, match=f"index {m - 2}"):
+        masking.apply_masks(x, keys, [1] * 10, b, impl="openssl")
+    np.testing.assert_array_equal(x, before)
 
 
 @given(

@@ -1,13 +1,15 @@
 """Tests for secagg.prg: HKDF key derivation and the AES-128-CTR keystream.
 
-Every keystream implementation the CPU supports is checked byte for byte
-against pycryptodome's AES-CTR, an independent implementation.
+Every keystream implementation usable here (the core's and ``openssl``) is
+checked byte for byte against pycryptodome's AES-CTR, an independent
+implementation.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.util
 import json
 import os
 import subprocess
@@ -20,7 +22,7 @@ from Crypto.Cipher import AES
 from hypothesis import given
 from hypothesis import strategies as st
 
-from secagg import prg
+from secagg import _openssl, prg
 from secagg.exceptions import InvalidInputError
 
 IMPLS = prg.implementations()
@@ -50,7 +52,9 @@ def test_portable_always_available_and_selected_is_supported():
 
 
 @pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("nbytes", [0, 1, 15, 16, 17, 127, 128, 129, 511, 513, 4095, 65537])
+@pytest.mark.parametrize(
+    "nbytes", [0, 1, 15, 16, 17, 127, 128, 129, 511, 513, 4095, 65535, 65537, 65551, 65552, 131069]
+)
 def test_keystream_matches_pycryptodome_edge_lengths(impl, nbytes):
     """Keystream equals pycryptodome's AES-CTR from counter 0 at block and batch edges."""
     key = os.urandom(16)
@@ -91,6 +95,18 @@ def test_counter_carry_across_bit_64(impl, before):
     key = os.urandom(16)
     counter = (0x0123456789ABCDEF << 64) | (2**64 - before)
     n = 16 * (before + 70) + 3
+    assert prg.keystream(key, n, counter=counter, impl=impl) == reference_keystream(key, n, counter)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("bit", [32, 64, 96])
+def test_counter_carry_across_words_over_several_slices(impl, bit):
+    """A run of several 64 KiB slices carrying out of counter bit 32, 64 or 96 matches
+    pycryptodome (OpenSSL's CTR steps the low 32 bits and carries into the rest)."""
+    key = os.urandom(16)
+    high = int.from_bytes(os.urandom(16), "big") >> bit << bit
+    counter = (high | (2**bit - 4100)) % 2**128
+    n = 3 * 65536 + 7
     assert prg.keystream(key, n, counter=counter, impl=impl) == reference_keystream(key, n, counter)
 
 
@@ -256,9 +272,75 @@ def test_bad_arguments_raise_invalid_input(call):
         call()
 
 
-def _run_with_impl(value: str) -> subprocess.CompletedProcess:
+NATIVE_X86 = ("vaes512", "vaes256", "aesni")
+
+
+def test_openssl_listed_when_pyca_cryptography_imports():
+    """``openssl`` is usable exactly when pyca/cryptography imports, just before ``portable``."""
+    have = importlib.util.find_spec("cryptography") is not None
+    assert _openssl.AVAILABLE == have
+    assert ("openssl" in IMPLS) == have
+    if have:
+        assert IMPLS[-2:] == ("openssl", "portable")
+
+
+@pytest.mark.parametrize("native", [("portable",), ("aesni", "portable")])
+def test_cpu_without_x86_aes_selects_openssl_then_portable(native):
+    """Pretending the CPU lacks every x86 AES path (as on ARM): openssl with pyca/cryptography,
+    portable without it; with AES-NI the core's path still wins over openssl."""
+    x86 = native[0] if native[0] in NATIVE_X86 else None
+    name, reason = prg.choose_implementation(native, "OpenSSL 9.9.9", None)
+    assert name == (x86 or "openssl")
+    assert ("OpenSSL 9.9.9" in reason) == (x86 is None)
+    name, reason = prg.choose_implementation(native, None, None)
+    assert name == (x86 or "portable")
+    if x86 is None:
+        assert "no x86 AES path" in reason and "cryptography" in reason
+    else:
+        assert "cpuid reports AES-NI" in reason
+
+
+@given(
+    native=st.sets(st.sampled_from(NATIVE_X86)).map(
+        lambda s: tuple(n for n in NATIVE_X86 if n in s) + ("portable",)
+    ),
+    openssl=st.sampled_from([None, "OpenSSL 3.5.0"]),
+)
+def test_selection_picks_the_first_usable_implementation(native, openssl):
+    """Unforced, the choice is the first usable implementation: x86 AES paths, then openssl
+    (only with pyca/cryptography), then portable, which is always last."""
+    usable = prg.supported_implementations(native, openssl)
+    assert usable[-1] == "portable"
+    assert ("openssl" in usable) == (openssl is not None)
+    assert prg.choose_implementation(native, openssl, None)[0] == usable[0]
+    assert prg.choose_implementation(native, openssl, "")[0] == usable[0]
+    for name in usable:
+        assert prg.choose_implementation(native, openssl, name) == (
+            name,
+            f"forced by SECAGG_IMPL={name}" + (f" ({openssl})" if name == "openssl" else ""),
+        )
+
+
+@pytest.mark.parametrize(
+    "native,openssl,forced,match",
+    [
+        (("portable",), None, "openssl", "needs pyca/cryptography"),
+        (("portable",), "OpenSSL 3.5.0", "aesni", "not supported by this CPU"),
+        (("aesni", "portable"), None, "vaes512", "not supported by this CPU"),
+        (("portable",), None, "arm-ce", "names no keystream implementation"),
+    ],
+)
+def test_forcing_an_unusable_implementation_names_the_problem(native, openssl, forced, match):
+    """SECAGG_IMPL naming something this CPU or installation lacks raises InvalidInputError."""
+    with pytest.raises(InvalidInputError, match=match):
+        prg.choose_implementation(native, openssl, forced)
+
+
+def _run_with_impl(value: str, *, hide_cryptography: bool = False) -> subprocess.CompletedProcess:
     env = dict(os.environ, SECAGG_IMPL=value)
-    code = "import secagg.prg as p; print(p.selected_implementation())"
+    code = "import secagg.prg as p; print(p.selected_implementation(), p.implementations())"
+    if hide_cryptography:  # as if pyca/cryptography were not installed
+        code = "import sys; sys.modules['cryptography'] = None; " + code
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
 
 
@@ -266,7 +348,7 @@ def test_secagg_impl_env_forces_implementation():
     """SECAGG_IMPL=portable makes the whole process use the portable path."""
     r = _run_with_impl("portable")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "portable"
+    assert r.stdout.split()[0] == "portable"
 
 
 def test_secagg_impl_env_unknown_fails_at_import():
@@ -274,3 +356,18 @@ def test_secagg_impl_env_unknown_fails_at_import():
     r = _run_with_impl("no-such-impl")
     assert r.returncode != 0
     assert "no-such-impl" in r.stderr and "InvalidInputError" in r.stderr
+
+
+def test_secagg_impl_openssl_forces_it_or_fails_without_pyca_cryptography():
+    """SECAGG_IMPL=openssl selects openssl; without pyca/cryptography the import fails saying so,
+    and unforced the process falls back without listing openssl."""
+    pytest.importorskip("cryptography")
+    r = _run_with_impl("openssl")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == "openssl"
+    r = _run_with_impl("openssl", hide_cryptography=True)
+    assert r.returncode != 0
+    assert "InvalidInputError" in r.stderr and "needs pyca/cryptography" in r.stderr
+    r = _run_with_impl("", hide_cryptography=True)
+    assert r.returncode == 0, r.stderr
+    assert "openssl" not in r.stdout and "portable" in r.stdout

@@ -18,11 +18,14 @@ def run(args: argparse.Namespace) -> int:
         "core": _core.version(),
         "implementations": list(prg.implementations()),
         "implementation": prg.selected_implementation(),
+        # cpu flags found, SECAGG_IMPL, or why a fallback was taken
+        "implementation_reason": prg.selection_reason(),
         "crypto_backend": crypto.backend_name(),
     }
     if args.json:
         print(json.dumps(info))
     else:
+        width = max(map(len, info)) + 2
         for key, value in info.items():
-            print(f"{key:16} {value}")
+            print(f"{key:{width}}{value}")
     return 0

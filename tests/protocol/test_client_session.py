@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from session_harness import (
@@ -11,6 +12,7 @@ from session_harness import (
     rewrite,
 )
 
+from secagg import packing
 from secagg.protocol import messages as M
 from secagg.protocol.client import Client
 from secagg.protocol.server import State
@@ -56,8 +58,15 @@ def test_client_erases_secrets_when_done():
     assert done.state is State.COMPLETED
     assert vars(done.current) == {}  # Completed holds nothing
     r1, r2 = seen[1][1], seen[1][2]
-    assert not any(r1.secrets.b) and not r1.words.any()  # seed and input overwritten
-    assert not any(r2.b) and not r2.words.any()
+    assert not any(r1.secrets.b) and not any(r2.b)  # seeds overwritten
+    # R2 masks the input in place: what the states still reference is the
+    # masked vector the client sent (public), never x.
+    (sent,) = s.sent[("R2", 1)]
+    y = M.decode(sent, s.config)
+    masked = packing.unpack(y.packed, s.config.m, s.config.b)
+    for state in (r1, r2):
+        np.testing.assert_array_equal(state.words, masked)
+    assert not np.array_equal(masked, s.inputs[1])
     stopped = s.clients[2]  # stopped before R2: the runner never completes it
     assert stopped.state is State.R2_MASKED_INPUT_COLLECTION
 

@@ -104,9 +104,12 @@ class R2MaskedInputCollection(ClientState):
         bitmap = encode_bitmap([index[v] for v in senders], len(neighbours))
         packed = packing.pack_view(y, config.b)
         reply = MaskedInput(sid, me, len(neighbours), bitmap, config.b, config.m, packed)
-        encoded = reply.to_bytes()  # before y is overwritten: the message views it
+        encoded = reply.to_bytes()
         del reply, packed
-        y.fill(0)
+        # y is now the masked vector, public once sent: only an unmasked copy
+        # of the input (a dtype conversion kept the original) needs erasing.
+        if y is not self.words:
+            self.words.fill(0)
         kept = Held(session, held, self.own, tuple(senders), self.transcript)
         nxt = R3ConsistencyCheck(kept) if session.active else R4Unmasking(kept, None)
         self.b[:] = bytes(len(self.b))

@@ -12,7 +12,8 @@ and :mod:`fl.paillier_runs` (packed Paillier, key holder or committee),
 :mod:`fl.multiserver` (additive shares across servers), :mod:`fl.paths`
 (the paths by name), :mod:`fl.audit`, :mod:`fl.server`,
 :mod:`fl.federation` (the loop), :mod:`fl.plots`, :mod:`fl.report`,
-:mod:`fl.compare` (aggregation paths side by side), :mod:`fl.cli`.
+:mod:`fl.compare` (aggregation paths side by side), :mod:`fl.progress`
+(progress on stderr), :mod:`fl.cli`.
 
 The demo lives in the repository, not in the installed package: run it from
 a checkout (``make demo``).

@@ -48,11 +48,15 @@ class MaskingAggregator:
             signing key; None in semi_honest mode.
         record: Keep the masked vectors the server received (the runner's
             full transcript), for the audit.
+        workers: Processes that run the clients (``run_round``'s
+            ``workers``): the sum is the same for every count, the clients'
+            key agreement, encryption and masking use that many cores.
     """
 
     config: Config
     signing_keys: Mapping[int, bytes] | None = None
     record: bool = False
+    workers: int = 1
 
     @property
     def held(self) -> ServerHeld:
@@ -74,7 +78,8 @@ class MaskingAggregator:
             recording) the masked vectors.
 
         Raises:
-            InvalidInputError: As :func:`fl.boundary.take_inputs`.
+            InvalidInputError: As :func:`fl.boundary.take_inputs`, or a
+                worker count outside 1..MAX_WORKERS.
             UpdateReusedError: As :func:`fl.boundary.take_inputs`.
         """
         inputs = take_inputs(encoded, dropouts, self.config)
@@ -84,6 +89,7 @@ class MaskingAggregator:
             dropouts=dict(dropouts),
             transcript="full" if self.record else None,
             signing_keys=self.signing_keys,
+            workers=self.workers,
         )
         del inputs  # from here on only the server's view exists
         return RoundOutcome(
@@ -157,7 +163,7 @@ class PlainAggregator:
 
 
 def masking_round(
-    plan: SessionPlan, session: Mapping[int, int], *, record: bool = False
+    plan: SessionPlan, session: Mapping[int, int], *, record: bool = False, workers: int = 1
 ) -> MaskingAggregator:
     """The masking aggregator of one round (an :data:`~fl.boundary.AggregatorFactory`).
 
@@ -169,10 +175,11 @@ def masking_round(
         plan: The run's plan.
         session: Session id -> client id.
         record: Keep the masked vectors for the audit.
+        workers: Processes that run the clients (see :class:`MaskingAggregator`).
     """
     config, registry = plan.session_config(session)
     keys = None if registry is None else registry.signing_keys
-    return MaskingAggregator(config, keys, record)
+    return MaskingAggregator(config, keys, record, workers)
 
 
 def plain_round(

@@ -27,155 +27,194 @@ from typing import Any, TextIO
 from secagg.exceptions import SecAggError
 from secagg.protocol.vocabulary import ROUNDS
 
+from .boundary import AggregatorFactory
 from .compare import run_comparison
 from .config import FLConfig
-from .federation import RoundRecord, RunResult, run_federated
-from .paths import AGGREGATORS, PathOptions, parse_aggregators
+from .federation import RunResult, run_federated
+from .paths import AGGREGATORS, PathOptions, choose, parse_aggregators
 from .plots import plot_accuracy, plot_round_time
+from .progress import RunProgress
 from .report import epsilon_note, masking_audit, round_table
 from .training import LocalConfig
 
-__all__ = ["main", "build_parser", "ProgressBar"]
-
-
-class ProgressBar:
-    """A one-line progress bar redrawn in place on a text stream (stderr)."""
-
-    def __init__(self, total: int, label: str, stream: TextIO | None = None, width: int = 28):
-        self.total, self.label, self.width = max(total, 1), label, width
-        self.stream = stream if stream is not None else sys.stderr
-        self.start = time.perf_counter()
-
-    def update(self, done: int, note: str = "") -> None:
-        """Redraw with ``done`` of ``total`` steps finished."""
-        frac = min(max(done / self.total, 0.0), 1.0)
-        filled = int(round(frac * self.width))
-        bar = "#" * filled + "-" * (self.width - filled)
-        elapsed = time.perf_counter() - self.start
-        self.stream.write(
-            f"\r{self.label:<14} [{bar}] {done:>3}/{self.total} {elapsed:5.1f}s {note:<24}"
-        )
-        self.stream.flush()
-
-    def close(self) -> None:
-        """Finish the line."""
-        self.stream.write("\n")
-        self.stream.flush()
+__all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The demo's command-line interface."""
+    """The demo's command-line interface: every option says what it does and its default."""
     p = argparse.ArgumentParser(
         prog="python -m fl",
         description="Federated learning on UCI digits with secure aggregation (secagg).",
+        epilog="Progress goes to stderr: a bar per run on a terminal (with tqdm, the demo "
+        "extra), otherwise one summary line per run. Tables go to stdout.",
     )
-    p.add_argument("--clients", type=int, default=20, help="number of clients (default 20)")
-    p.add_argument("--rounds", type=int, default=30, help="federated rounds (default 30)")
+    p.add_argument("--clients", type=int, default=20, help="number of clients (default: 20)")
+    p.add_argument("--rounds", type=int, default=30, help="federated rounds (default: 30)")
     p.add_argument(
         "--sample-fraction",
         type=float,
         default=1.0,
-        help="fraction of clients per round (default 1.0)",
+        help="fraction of the clients sampled into each round's session (default: 1.0)",
     )
     p.add_argument(
         "--dropout",
         type=float,
         default=0.1,
-        help="probability a sampled client drops in a round (default 0.1)",
+        help="probability that a sampled client drops out of a round (default: 0.1)",
     )
     p.add_argument(
         "--dropout-at",
         default="random",
         choices=["random", *ROUNDS],
-        help="protocol round before which a dropping client stops (default: random)",
+        help="protocol round before which a dropping client stops; random picks one per "
+        "dropout, R3 only in active mode (default: random)",
     )
-    p.add_argument("--alpha", type=float, default=0.5, help="Dirichlet label skew (default 0.5)")
-    p.add_argument("--dataset", choices=["digits", "synthetic"], default="digits")
-    p.add_argument("--model", choices=["softmax", "mlp"], default="softmax")
-    p.add_argument("--hidden", type=int, default=32, help="MLP hidden units (default 32)")
-    p.add_argument("--strategy", choices=["fedavg", "fedprox", "fednova"], default="fedavg")
-    p.add_argument("--prox-mu", type=float, default=0.01, help="FedProx mu (default 0.01)")
-    p.add_argument("--epochs", type=int, default=2, help="local epochs (default 2)")
-    p.add_argument("--batch-size", type=int, default=16, help="local batch size (default 16)")
-    p.add_argument("--lr", type=float, default=0.3, help="local learning rate (default 0.3)")
-    p.add_argument("--mode", choices=["semi_honest", "active"], default="semi_honest")
-    p.add_argument("--k", type=int, default=None, help="neighbours per client (default: planner)")
-    p.add_argument("--t", type=int, default=None, help="Shamir threshold (default: planner/rule)")
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=0.5,
+        help="Dirichlet label skew, lower is more non-IID (default: 0.5)",
+    )
+    p.add_argument(
+        "--dataset",
+        choices=["digits", "synthetic"],
+        default="digits",
+        help="vendored UCI digits, or synthetic Gaussian blobs (default: digits)",
+    )
+    p.add_argument(
+        "--model",
+        choices=["softmax", "mlp"],
+        default="softmax",
+        help="softmax regression or a one-hidden-layer MLP (default: softmax)",
+    )
+    p.add_argument("--hidden", type=int, default=32, help="MLP hidden units (default: 32)")
+    p.add_argument(
+        "--strategy",
+        choices=["fedavg", "fedprox", "fednova"],
+        default="fedavg",
+        help="server strategy; the DP comparison run uses fedavg in place of fednova "
+        "(default: fedavg)",
+    )
+    p.add_argument("--prox-mu", type=float, default=0.01, help="FedProx mu (default: 0.01)")
+    p.add_argument("--epochs", type=int, default=2, help="local epochs (default: 2)")
+    p.add_argument("--batch-size", type=int, default=16, help="local batch size (default: 16)")
+    p.add_argument("--lr", type=float, default=0.3, help="local learning rate (default: 0.3)")
+    p.add_argument(
+        "--mode",
+        choices=["semi_honest", "active"],
+        default="semi_honest",
+        help="protocol mode: semi_honest, or active (signed messages, consistency check, "
+        "complete graph) (default: semi_honest)",
+    )
+    p.add_argument(
+        "--k", type=int, default=None, help="neighbours per client (default: the planner's)"
+    )
+    p.add_argument(
+        "--t",
+        type=int,
+        default=None,
+        help="Shamir threshold (default: the planner's, or the rule's for an explicit --k)",
+    )
     p.add_argument(
         "--corrupt",
+        metavar="RATE",
         type=float,
         default=0.0,
-        help="fraction of a session's clients assumed to collude with the server (default 0)",
+        help="fraction of a session's clients assumed to collude with the server; sets "
+        "C = floor(rate x n), the planner's c and, in active mode, t (default: 0.0)",
     )
     p.add_argument(
         "--dp",
         choices=["none", "local", "distributed"],
         default="none",
-        help="DP of the main run (default none)",
+        help="differential privacy of the main run (default: none)",
     )
     p.add_argument(
         "--dp-kind",
         choices=["skellam", "gaussian"],
         default="skellam",
-        help="distributed DP noise (default skellam)",
+        help="distributed DP noise (default: skellam)",
     )
     p.add_argument(
         "--dp-epsilon",
         type=float,
         default=None,
-        help="epsilon target: over all rounds (distributed) or per round (local); "
-        "default 10 for the DP run",
+        help="epsilon target: over all rounds (distributed) or per round (local) "
+        "(default: 10 for a DP run without --dp-noise-multiplier)",
     )
     p.add_argument(
         "--dp-noise-multiplier",
         type=float,
         default=None,
-        help="distributed DP noise multiplier instead of an epsilon target",
+        help="distributed DP noise multiplier instead of an epsilon target "
+        "(default: none, the epsilon target decides)",
     )
-    p.add_argument("--dp-clip", type=float, default=0.5, help="L2 clip under DP (default 0.5)")
-    p.add_argument("--dp-delta", type=float, default=1e-5, help="delta (default 1e-5)")
+    p.add_argument("--dp-clip", type=float, default=0.5, help="L2 clip under DP (default: 0.5)")
+    p.add_argument(
+        "--dp-delta",
+        type=float,
+        default=1e-5,
+        help="delta of the reported epsilon (default: 1e-05)",
+    )
     p.add_argument(
         "--dp-rounds",
         type=int,
         default=None,
         help="rounds of the secure+DP comparison run (default: --rounds)",
     )
-    p.add_argument("--no-dp-run", action="store_true", help="skip the secure+DP comparison run")
+    p.add_argument(
+        "--no-dp-run",
+        action="store_true",
+        help="skip the secure+DP comparison runs (default: run them)",
+    )
     p.add_argument(
         "--aggregator",
         default=None,
         help="compare aggregation paths instead of the default demo: 'all' or a "
-        f"comma-separated list of {', '.join(AGGREGATORS)}",
+        f"comma-separated list of {', '.join(AGGREGATORS)} (default: masking only, "
+        "with the plain and DP comparisons)",
+    )
+    p.add_argument(
+        "--workers",
+        metavar="N",
+        type=int,
+        default=1,
+        help="processes that run the masking clients of each round, so that a round uses "
+        "that many cores; results are the same for every count; the plain, Paillier and "
+        "multi-server aggregators ignore it (default: 1)",
     )
     p.add_argument(
         "--paillier-bits",
         type=int,
         default=2048,
-        help="Paillier modulus length (default 2048; below needs --insecure-test-keys)",
+        help="Paillier modulus length; below 2048 needs --insecure-test-keys (default: 2048)",
     )
     p.add_argument(
         "--insecure-test-keys",
         action="store_true",
-        help="allow Paillier keys below 2048 bits (insecure: for tests only)",
+        help="allow Paillier keys below 2048 bits, insecure, for tests only (default: off)",
     )
     p.add_argument(
-        "--committee-size", type=int, default=5, help="threshold Paillier committee w (default 5)"
+        "--committee-size",
+        type=int,
+        default=5,
+        help="threshold Paillier committee w (default: 5)",
     )
     p.add_argument(
         "--committee-threshold",
         type=int,
         default=3,
-        help="members needed to decrypt, t > w/2 (default 3)",
+        help="committee members needed to decrypt, t > w/2 (default: 3)",
     )
     p.add_argument(
-        "--servers", type=int, default=2, help="servers of multi-server sharing (default 2)"
+        "--servers", type=int, default=2, help="servers of multi-server sharing (default: 2)"
     )
-    p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="simulation seed (default: 0)")
     p.add_argument(
         "--out",
         type=Path,
         default=Path("out/demo"),
-        help="output folder for plots (default out/demo)",
+        help="output folder for the plots (default: out/demo)",
     )
     return p
 
@@ -212,16 +251,16 @@ def _config(args: argparse.Namespace) -> FLConfig:
 
 
 def _run(cfg: FLConfig, label: str, **kw: Any) -> RunResult:
-    bar = ProgressBar(cfg.rounds, label)
+    """One training run, its progress on stderr (:class:`fl.progress.RunProgress`)."""
+    with RunProgress(label, cfg.rounds) as progress:
+        result = run_federated(cfg, progress=progress.round_done, **kw)
+        progress.finish(result)
+    return result
 
-    def progress(i: int, rec: RoundRecord) -> None:
-        bar.update(i + 1, f"acc {rec.accuracy:.3f}")
 
-    bar.update(0)
-    try:
-        return run_federated(cfg, progress=progress, **kw)
-    finally:
-        bar.close()
+def _masking(options: PathOptions, *, record: bool) -> AggregatorFactory:
+    """The masking aggregator of the default demo's secure runs (with ``--workers``)."""
+    return choose("masking", options, record=record).factory
 
 
 def _compare(
@@ -238,7 +277,7 @@ def _compare(
         acc_png = plot_accuracy(runs, args.out / "accuracy.png")
         time_png = plot_round_time(runs, args.out / "round_time.png")
     except SecAggError as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     out.write(f"\nplots written to {args.out.resolve()}/ ({acc_png.name}, {time_png.name})\n")
     out.write(f"total demo time {time.perf_counter() - t0:.1f}s\n")
@@ -263,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             committee_size=args.committee_size,
             committee_threshold=args.committee_threshold,
             servers=args.servers,
+            workers=args.workers,
         )
         args.out.mkdir(parents=True, exist_ok=True)
     except (SecAggError, OSError) as exc:
@@ -277,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if names:
         return _compare(args, cfg, names, options, t0, out)
     try:
-        secure = _run(cfg, "secure", audit=True)
+        secure = _run(cfg, "masking", audit=True, aggregator=_masking(options, record=True))
         sc = secure.session_config
         out.write(
             f"\nsession config: n={sc.n} k={sc.k} t={sc.t} c={sc.c} n_min={sc.n_min} "
@@ -316,7 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else None,
                 strategy="fedavg" if cfg.strategy == "fednova" else cfg.strategy,
             )
-            dp_run = _run(dp_cfg, "secure+DP")
+            dp_label = f"masking + {dp_cfg.dp} DP"
+            dp_run = _run(dp_cfg, dp_label, aggregator=_masking(options, record=False))
             runs.append((f"secure + {dp_cfg.dp} DP (eps {dp_run.epsilon:.2f})", dp_run))
             if dp_cfg.dp == "distributed" and dp_run.epsilon is not None:
                 # The classic baseline at the same total budget: every client adds the
@@ -327,7 +368,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     dp_noise_multiplier=None,
                     dp_epsilon=dp_run.epsilon / dp_cfg.rounds,
                 )
-                local_run = _run(local_cfg, "secure+LDP")
+                local_run = _run(
+                    local_cfg,
+                    "masking + local DP baseline",
+                    aggregator=_masking(options, record=False),
+                )
                 runs.append((f"secure + local DP (eps {local_run.epsilon:.2f})", local_run))
         out.write("\nComparison (same seed, same survivor schedule)\n")
         out.write(
@@ -352,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         acc_png = plot_accuracy(runs, args.out / "accuracy.png")
         time_png = plot_round_time(runs, args.out / "round_time.png")
     except SecAggError as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     out.write(f"\nplots written to {args.out.resolve()}/ ({acc_png.name}, {time_png.name})\n")
     out.write(f"total demo time {time.perf_counter() - t0:.1f}s\n")

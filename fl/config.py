@@ -5,7 +5,9 @@
 training and the strategy, the codec's clip and scale, the protocol's mode
 and thresholds, and differential privacy. :attr:`FLConfig.planner_dropout`
 turns the simulated dropout rate into the dropout fraction the planner sizes
-the thresholds for.
+the thresholds for, never more than the planner can serve
+(:func:`dropout_ceiling`); a corrupt rate the planner has no graph for even
+without dropouts is refused on construction (:func:`check_plannable`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from secagg.exceptions import InvalidInputError
-from secagg.protocol.thresholds import count_of
+from secagg.protocol.thresholds import MAX_RATE_SUM, count_of, threshold
 from secagg.protocol.vocabulary import ROUNDS
 
 from .training import LocalConfig, make_strategy
 
-__all__ = ["FLConfig", "PLANNED_DROPOUT_TAIL", "binomial_quantile"]
+__all__ = [
+    "FLConfig",
+    "PLANNED_DROPOUT_TAIL",
+    "binomial_quantile",
+    "check_plannable",
+    "dropout_ceiling",
+    "live_dropouts",
+]
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,10 @@ class FLConfig:
             )
         if self.mode not in ("semi_honest", "active"):
             raise InvalidInputError(f"mode must be 'semi_honest' or 'active', got {self.mode!r}")
+        if not 0 <= self.corrupt < 1:
+            raise InvalidInputError(f"corrupt must lie in [0, 1), got {self.corrupt}")
+        if self.k is None:
+            check_plannable(self.session_size, self.dropout, self.corrupt, self.mode)
         if self.dp not in ("none", "local", "distributed"):
             raise InvalidInputError(f"dp must be 'none', 'local' or 'distributed', got {self.dp!r}")
         if self.dp != "none":
@@ -152,22 +165,89 @@ class FLConfig:
 
         Default: D / n for the least D that the simulated dropouts exceed
         with probability at most ``PLANNED_DROPOUT_TAIL`` (a binomial tail
-        over the session's clients). A round missing more than D clients
-        releases nothing (n_min = n - D), so this keeps aborted rounds rare.
+        over the session's clients), capped at :func:`dropout_ceiling`. A
+        round missing more than D clients releases nothing (n_min = n - D),
+        so this keeps aborted rounds rare where the cohort allows.
         """
         if self.planned_dropout is not None:
             return self.planned_dropout
         n = self.session_size
         dropouts = binomial_quantile(n, self.dropout, PLANNED_DROPOUT_TAIL)
-        # A tiny cohort may need more than any graph keeps live (t = 2 needs
-        # two live holders, so D <= n - 3) or than the planner accepts with
-        # the corrupt rate: plan for that much and let the rarer overflow abort.
-        ceiling = min(n - 3, math.floor((Fraction(9, 10) - Fraction(repr(self.corrupt))) * n))
+        # A small cohort may need more than any graph keeps live or than the
+        # planner accepts beside the corrupt rate: plan for that much and let
+        # the rarer overflow abort.
+        ceiling = dropout_ceiling(n, self.corrupt, self.mode)
         return Fraction(max(0, min(dropouts, ceiling)), n)
 
 
 #: The demo's planner covers its simulated dropouts except with this probability.
 PLANNED_DROPOUT_TAIL = 0.01
+
+
+def live_dropouts(n: int, corrupt: int, mode: str) -> int:
+    """Most dropouts D for which the complete graph of n clients stays live, -1 if none.
+
+    Live means the threshold the planner picks for the complete graph
+    (:func:`secagg.protocol.thresholds.threshold`) needs no more than the
+    n - 1 - D holders left to each client. The planner falls back to the
+    complete graph when no sparse one qualifies, so it finds a graph for
+    every D up to this one (within the rate sum it accepts).
+
+    Returns:
+        The largest such D in 0..n - 2, or -1 when even D = 0 is not live.
+
+    Args:
+        n: Clients in the session.
+        corrupt: C, the session's colluding clients.
+        mode: "semi_honest" or "active".
+    """
+    for dropouts in range(n - 2, -1, -1):
+        if threshold(n, n - 1, corrupt, mode, dropouts) <= n - 1 - dropouts:
+            return dropouts
+    return -1
+
+
+def dropout_ceiling(n: int, corrupt: float, mode: str) -> int:
+    """Most dropouts D the planner accepts for n clients at a corrupt rate, -1 for none.
+
+    The least of :func:`live_dropouts` and the room the planner's cap on
+    dropout + corrupt rates leaves.
+    """
+    rate_room = math.floor((MAX_RATE_SUM - Fraction(repr(corrupt))) * n)
+    return max(-1, min(rate_room, live_dropouts(n, count_of(corrupt, n), mode)))
+
+
+def check_plannable(n: int, dropout: float, corrupt: float, mode: str) -> None:
+    """Refuse, in one sentence, a session the planner has no graph for even without dropouts.
+
+    Args:
+        n: Clients per session.
+        dropout: The simulated dropout rate (named in the message).
+        corrupt: The corrupt rate.
+        mode: "semi_honest" or "active".
+
+    Raises:
+        InvalidInputError: Naming n, the rates and what to change.
+    """
+    if dropout_ceiling(n, corrupt, mode) >= 0:
+        return
+    colluders = count_of(corrupt, n)
+    if Fraction(repr(corrupt)) > MAX_RATE_SUM:
+        raise InvalidInputError(
+            f"the planner accepts dropout + corrupt rates up to {float(MAX_RATE_SUM)}, "
+            f"so corrupt rate {corrupt} leaves no room for the n = {n} clients' dropouts "
+            f"(dropout rate {dropout}); lower the corrupt rate to at most "
+            f"{float(MAX_RATE_SUM)}"
+        )
+    t = threshold(n, n - 1, colluders, mode, 0)
+    most = max((c for c in range(n) if live_dropouts(n, c, mode) >= 0), default=0)
+    raise InvalidInputError(
+        f"the planner has no graph for {mode} sessions of n = {n} clients at "
+        f"dropout rate {dropout} and corrupt rate {corrupt} (C = {colluders}): even "
+        f"without dropouts the complete graph's threshold t = {t} exceeds the "
+        f"n - 1 = {n - 1} neighbours holding each client's shares; lower the corrupt "
+        f"rate so that C = floor(rate x n) <= {most}, or use more clients per session"
+    )
 
 
 def binomial_quantile(n: int, p: float, tail: float) -> int:

@@ -17,6 +17,7 @@ from functools import partial
 
 from secagg.exceptions import InvalidInputError
 from secagg.paillier.keys import MIN_MODULUS_BITS
+from secagg.protocol.runner import MAX_WORKERS
 
 from .aggregators import masking_round
 from .boundary import AggregatorFactory
@@ -40,6 +41,8 @@ class PathOptions:
         committee_size: w, members of the threshold committee.
         committee_threshold: t, members needed to decrypt (t > w / 2).
         servers: S, servers of multi-server sharing.
+        workers: Processes that run the masking path's clients each round
+            (the other paths run in one process and ignore it).
     """
 
     paillier_bits: int = MIN_MODULUS_BITS
@@ -47,8 +50,14 @@ class PathOptions:
     committee_size: int = 5
     committee_threshold: int = 3
     servers: int = 2
+    workers: int = 1
 
     def __post_init__(self) -> None:
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise InvalidInputError(
+                f"workers must lie in 1..{MAX_WORKERS} (processes running the masking "
+                f"clients), got {self.workers}"
+            )
         if self.paillier_bits < MIN_MODULUS_BITS and not self.insecure_testing:
             raise InvalidInputError(
                 f"a {self.paillier_bits}-bit Paillier key is insecure; keys below "
@@ -124,7 +133,8 @@ def choose(name: str, options: PathOptions, *, record: bool = True) -> Choice:
         InvalidInputError: An unknown name, or parameters the path refuses.
     """
     if name == "masking":
-        return Choice(name, partial(masking_round, record=record), _masking_note)
+        factory = partial(masking_round, record=record, workers=options.workers)
+        return Choice(name, factory, _masking_note)
     if name == "paillier":
         keyed = PaillierRounds(
             bits=options.paillier_bits, insecure_testing=options.insecure_testing

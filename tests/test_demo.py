@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import re
 import subprocess
 import sys
@@ -9,8 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from fl.cli import ProgressBar, main
+import fl.aggregators
+from fl.cli import build_parser, main
+from fl.federation import FLConfig, run_federated
 from fl.paths import AGGREGATORS
+from fl.progress import RunProgress
+
+#: The one line a run writes to stderr when stderr is not a terminal.
+SUMMARY = re.compile(
+    r"^[A-Za-z +-]+: \d+ rounds( \(\d+ aborted\))?, \d+\.\d s, final accuracy \d\.\d{3}$"
+)
 
 LAST_LINE = re.compile(
     r"^final test accuracy: secure (\d\.\d{3}), plain (\d\.\d{3}), difference ([+-]\d\.\d{3})$"
@@ -37,7 +47,11 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     for name in ("accuracy.png", "round_time.png"):
         assert (out / name).read_bytes()[:8] == PNG_MAGIC
     assert str(out.resolve()) in text
-    assert "secure" in captured.err  # the progress bar goes to stderr
+    # stderr is no terminal here: one summary line per run, no redrawn bar
+    assert "\r" not in captured.err
+    labels = [line.split(":")[0] for line in captured.err.splitlines()]
+    assert labels == ["masking", "plain", "masking + distributed DP", "masking + local DP baseline"]
+    assert all(SUMMARY.match(line) for line in captured.err.splitlines()), captured.err
 
 
 def test_demo_module_entry_point(tmp_path):
@@ -68,6 +82,11 @@ def test_demo_module_entry_point(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert LAST_LINE.match(proc.stdout.strip().splitlines()[-1])
     assert (out / "accuracy.png").exists()
+    # stderr is a pipe: no carriage return, exactly one line per run (secure, plain)
+    assert "\r" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2 and all(SUMMARY.match(line) for line in lines), proc.stderr
+    assert lines[0].startswith("masking: 2 rounds, ") and lines[1].startswith("plain: 2 rounds, ")
 
 
 def test_demo_rejects_bad_settings(tmp_path, capsys):
@@ -77,16 +96,97 @@ def test_demo_rejects_bad_settings(tmp_path, capsys):
     assert code == 2 and "error:" in err and "Traceback" not in err
 
 
-def test_progress_bar_draws_on_its_stream(tmp_path):
-    """The progress bar redraws one line in place and ends it."""
-    import io
+class _Terminal(io.StringIO):
+    """A text stream that says it is a terminal."""
 
-    buf = io.StringIO()
-    bar = ProgressBar(4, "x", stream=buf, width=8)
-    bar.update(2, "half")
-    bar.close()
-    s = buf.getvalue()
-    assert s.startswith("\r") and "[####----]" in s and "2/4" in s and s.endswith("\n")
+    def isatty(self) -> bool:
+        return True
+
+
+def _finished_run(label: str, stream: io.StringIO) -> bool:
+    """Report a tiny run on ``stream``; True if it drew a bar."""
+    cfg = FLConfig(n_clients=3, rounds=2, dataset="synthetic", dropout=0.0)
+    with RunProgress(label, cfg.rounds, stream=stream) as progress:
+        drew = progress.draws_bar
+        progress.finish(run_federated(cfg, progress=progress.round_done))
+    return drew
+
+
+def test_progress_draws_a_bar_on_a_terminal_and_a_line_elsewhere(monkeypatch):
+    """On a terminal with tqdm a run draws a bar; on any other stream, or without tqdm,
+    it writes one summary line and no carriage return."""
+    pytest.importorskip("tqdm")
+    tty = _Terminal()
+    assert _finished_run("masking", tty)
+    assert "\r" in tty.getvalue() and "2/2" in tty.getvalue()
+    log = io.StringIO()
+    assert not _finished_run("masking", log)
+    assert "\r" not in log.getvalue() and SUMMARY.match(log.getvalue().rstrip("\n"))
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # tqdm missing: its import fails
+    plain = _Terminal()
+    assert not _finished_run("plain", plain)
+    assert plain.getvalue().startswith("plain: 2 rounds, ") and "\r" not in plain.getvalue()
+    assert plain.getvalue().count("\n") == 1
+
+
+def test_every_option_states_its_default():
+    """Every option of python -m fl --help has help text stating its default: the
+    default's value where there is one, else what stands in for it."""
+    parser = build_parser()
+    checked = 0
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, f"{action.option_strings} has no help"
+        text = action.help % {**vars(action), "prog": parser.prog}
+        assert "(default" in text, f"{action.option_strings}: {text!r}"
+        if action.default is not None:
+            shown = "off" if action.default is False else str(action.default)
+            assert shown in text or isinstance(action.default, bool), (action.option_strings, text)
+        checked += 1
+    assert checked == len(parser._actions) - 1 >= 30
+    assert "ignore it" in parser.format_help().split("--workers", 1)[1]
+
+
+def _accuracy_column(text: str) -> list[str]:
+    table = text.split("\nSecure aggregation, per round\n", 1)[1].split("\naborted", 1)[0]
+    return [row.split()[1] for row in table.splitlines()[1:]]
+
+
+def test_workers_reach_the_masking_rounds_and_leave_accuracy_unchanged(
+    tmp_path, capsys, monkeypatch
+):
+    """--workers 2 runs every masking round on two worker processes and yields the
+    accuracy column of --workers 1 on the same seed (active mode, 6 clients, a dropout)."""
+    seen: list[int] = []
+    run_round = fl.aggregators.run_round
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["workers"])
+        return run_round(*args, **kwargs)
+
+    monkeypatch.setattr(fl.aggregators, "run_round", spy)
+    argv = ["--mode", "active", "--clients", "6", "--rounds", "2", "--dropout", "0.2"]
+    argv += ["--seed", "1", "--no-dp-run", "--out", str(tmp_path)]
+    columns = []
+    for workers in ("1", "2"):
+        assert main([*argv, "--workers", workers]) == 0
+        columns.append(_accuracy_column(capsys.readouterr().out))
+    assert seen == [1, 1, 2, 2]
+    assert columns[0] == columns[1] and len(columns[0]) == 2
+
+
+def test_unplannable_active_cohort_is_refused_in_one_sentence(tmp_path, capsys):
+    """Active mode with more colluders than the complete graph can outvote exits with
+    code 2 and one line naming n, the rates and what to change, before any run starts."""
+    argv = ["--mode", "active", "--clients", "6", "--corrupt", "0.7", "--out", str(tmp_path)]
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the planner has no graph"), lines
+    for words in ("n = 6", "dropout rate 0.1", "corrupt rate 0.7", "lower the corrupt rate"):
+        assert words in lines[0]
 
 
 def test_demo_local_dp_epsilon_is_the_recomputed_one(tmp_path, capsys, monkeypatch):

@@ -32,6 +32,7 @@ ORDER = [
     "plots",
     "report",
     "compare",
+    "progress",
     "cli",
     "__main__",
 ]
@@ -41,6 +42,7 @@ OPTIONAL = {
     ("audit.py", "scipy.stats"),
     ("plots.py", "matplotlib"),
     ("plots.py", "matplotlib.pyplot"),
+    ("progress.py", "tqdm"),
 }
 
 

@@ -16,6 +16,10 @@ COMMANDS = {
         "secagg.teach.walkthrough",
         "narrate one aggregation of 5 clients with a dropout",
     ),
+    "teach": (
+        "secagg.teach.lessons",
+        "lessons with pictures: shamir, robust, masking (--out DIR writes PNGs)",
+    ),
     "info": ("secagg.teach.info", "show the compiled core, its implementations and backend"),
 }
 

@@ -42,7 +42,7 @@ demo: build
 	$(VPY) -m fl
 
 walkthrough: build
-	$(VPY) -m secagg shamir --secret "attack at dawn" -t 3 -n 5
+	$(VPY) -m secagg walkthrough
 
 # AddressSanitizer + UndefinedBehaviorSanitizer: its own copy of the tree and
 # its own virtualenv, so it never replaces the normal module.

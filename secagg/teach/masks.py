@@ -45,6 +45,7 @@ class MaskingRun:
 
     Attributes:
         config: the session's config.
+        session_id: the session id (it seeds the Harary ring's order).
         graph: who masks with whom.
         inputs: client -> x_u.
         dropped: client -> the round before whose reply it stopped.
@@ -60,6 +61,7 @@ class MaskingRun:
     """
 
     config: Config
+    session_id: bytes
     graph: Graph
     inputs: dict[int, np.ndarray]
     dropped: dict[int, str]
@@ -202,6 +204,7 @@ def run_session(
     result = server.result
     return MaskingRun(
         config=config,
+        session_id=server.session_id,
         graph=server.graph,
         inputs=inputs,
         dropped=dict(dropped),

@@ -3,6 +3,7 @@ its small-field arithmetic, the laws it teaches, its printout and its pictures."
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -211,3 +212,20 @@ def test_a_lesson_error_is_a_secagg_error():
         split_text(b"", 2, 3)
     with pytest.raises(ValueError):
         split_small(1, 5, 3)
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "threshold_recovery.ipynb"
+
+
+@pytest.mark.skipif(not NOTEBOOK.exists(), reason="no examples/ beside the tests")
+def test_notebook_cells_only_call_the_lessons():
+    """The teaching notebook's code cells are short calls into secagg.teach: no function,
+    class or loop copied into a cell (CI executes it with nbclient: make notebook)."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    assert len(code) >= 8
+    for source in code:
+        assert len(source.splitlines()) <= 5, source
+        assert not re.search(r"^\s*(def|class|for|while|with)\b|lambda", source, re.M), source
+        assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code")
+    assert any("secagg.teach" in s for s in code)

@@ -19,10 +19,9 @@ import sys
 import numpy as np
 
 from ..exceptions import SecAggError
-from ..protocol.config import Config
 from . import pictures
 from .common import out_dir
-from .masks import DROP_ROUNDS, MAX_CLIENTS, MaskingRun, fate, run_session
+from .masks import DROP_ROUNDS, MAX_CLIENTS, MaskingRun, fate, tiny_session
 
 __all__ = ["add_arguments", "build", "explain", "run"]
 
@@ -145,26 +144,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build(args: argparse.Namespace) -> MaskingRun:
-    """The run the command line asks for.
+    """The run the command line asks for (see :func:`secagg.teach.masks.tiny_session`).
 
     Raises:
         SecAggError: options out of range or a config rule broken.
     """
-    n = args.n
-    if not 3 <= n <= MAX_CLIENTS or not 1 <= args.dim <= 8 or not 4 <= args.bits <= 16:
-        raise SecAggError(
-            f"need 3 <= n <= {MAX_CLIENTS}, 1 <= --dim <= 8 and 4 <= --bits <= 16 to keep the "
-            f"printout readable, got n = {n}, dim = {args.dim}, bits = {args.bits}."
-        )
-    if not 0 <= args.drop <= n:
-        raise SecAggError(f"--drop {args.drop} is not a client id 1..{n} (or 0 for none).")
-    dropped = {args.drop: args.drop_round} if args.drop else {}
-    n_min = max(args.t, n - len(dropped))
-    config = Config(n=n, t=args.t, k=args.k, b=args.bits, m=args.dim, n_min=n_min)
-    gen = np.random.default_rng(args.seed)  # demo inputs, not key material
-    top = min(20, (1 << args.bits) // n)
-    inputs = {u: gen.integers(0, top, size=args.dim).astype(config.dtype) for u in range(1, n + 1)}
-    return run_session(config, inputs, dropped, seed=args.seed)
+    return tiny_session(
+        args.n, args.k, args.t, args.dim, args.bits, args.drop, args.drop_round, args.seed
+    )
 
 
 def run(args: argparse.Namespace) -> int:

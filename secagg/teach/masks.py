@@ -33,7 +33,7 @@ from ..protocol.server import Server
 from ..protocol.vocabulary import ROUNDS, State
 from .common import byte_source
 
-__all__ = ["DROP_ROUNDS", "MAX_CLIENTS", "MaskingRun", "fate", "run_session"]
+__all__ = ["DROP_ROUNDS", "MAX_CLIENTS", "MaskingRun", "fate", "run_session", "tiny_session"]
 
 DROP_ROUNDS = ("R1", "R2", "R4")
 MAX_CLIENTS = 12
@@ -217,6 +217,49 @@ def run_session(
         total=None if result is None else result.sum,
         abort=server.abort_reason,
     )
+
+
+def tiny_session(
+    n: int = 6,
+    k: int = 4,
+    t: int = 3,
+    m: int = 4,
+    b: int = 8,
+    drop: int = 3,
+    drop_round: str = "R2",
+    seed: int | None = None,
+) -> MaskingRun:
+    """A small session to look at: n clients with small random inputs, one dropping out.
+
+    Args:
+        n: clients, 3..12.
+        k: neighbours (n - 1 for the complete graph, else even).
+        t: threshold.
+        m: words per vector, 1..8.
+        b: bits per word, 4..16.
+        drop: the client that drops out, 0 for none.
+        drop_round: "R1", "R2" or "R4" (see :func:`run_session`).
+        seed: fix inputs, keys and nonce (teaching only); None for fresh ones.
+
+    Returns:
+        The run.
+
+    Raises:
+        SecAggError: options out of range or a config rule broken.
+    """
+    if not 3 <= n <= MAX_CLIENTS or not 1 <= m <= 8 or not 4 <= b <= 16:
+        raise SecAggError(
+            f"need 3 <= n <= {MAX_CLIENTS}, 1 <= m <= 8 and 4 <= b <= 16 to keep the "
+            f"printout readable, got n = {n}, m = {m}, b = {b}."
+        )
+    if not 0 <= drop <= n:
+        raise SecAggError(f"the dropping client {drop} is not a client id 1..{n} (or 0 for none).")
+    dropped = {drop: drop_round} if drop else {}
+    config = Config(n=n, t=t, k=k, b=b, m=m, n_min=max(t, n - len(dropped)))
+    gen = np.random.default_rng(seed)  # demo inputs, not key material
+    top = min(20, (1 << b) // n)
+    inputs = {u: gen.integers(0, top, size=m).astype(config.dtype) for u in range(1, n + 1)}
+    return run_session(config, inputs, dropped, seed=seed)
 
 
 FATE = {

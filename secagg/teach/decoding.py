@@ -120,7 +120,7 @@ def honest(secret: int, t: int, rng: Rng) -> tuple[int, ...]:
 
 
 def one_liar(coeffs: tuple[int, ...], n: int, liar: int, rng: Rng) -> Case:
-    """Case 1: ``liar`` adds a random offset (±5..40) to its share; decode all n.
+    """Case 1: ``liar`` moves its share by a random 10-30 %; decode all n.
 
     Raises:
         SecAggError: ``liar`` is not a holder id.
@@ -128,8 +128,9 @@ def one_liar(coeffs: tuple[int, ...], n: int, liar: int, rng: Rng) -> Case:
     if not 1 <= liar <= n:
         raise SecAggError(f"--liar {liar} is not a holder id 1..{n}.")
     sent = {x: field.evaluate(coeffs, x, P) for x in range(1, n + 1)}
-    offset = (5 + below(rng, 36)) * (1 if below(rng, 2) else -1)
-    sent[liar] = (sent[liar] + offset) % P
+    # Off by 10-30 % of the true value (at least 5), so the lie shows in a plot.
+    size = sent[liar] // 10 + 5 + below(rng, sent[liar] // 5 + 1)
+    sent[liar] = (sent[liar] + size * (1 if below(rng, 2) else -1)) % P
     return _decode(len(coeffs), coeffs, sent, (liar,), None)
 
 
@@ -140,7 +141,7 @@ def beyond_bound(coeffs: tuple[int, ...], n: int, first_liar: int) -> Case:
     liars send g's values: g then fits more than n - floor((n - t)/2) shares
     and the decoder, following its rules, returns g and blames honest holders.
     When no such g keeps g(0) a one-byte secret, the liars shift their shares
-    at random instead and the decoder fails.
+    by fixed offsets instead, and the decoder fails or the check refuses.
     """
     t = len(coeffs)
     bound = (n - t) // 2

@@ -100,7 +100,7 @@ def shamir_polynomial(sharing: SmallSharing, holders: Sequence[int]) -> Picture:
     left.scatter(
         [0], [co[0]], marker="*", s=220, color=SECRET_COLOUR, zorder=4, label="secret f(0)"
     )
-    for x in ints:
+    for x in ints if n <= 8 else ():  # more labels would overlap
         value = field.evaluate(co, x, 10**30)
         left.annotate(
             f"{value} ≡ {shares[x]}",
@@ -115,6 +115,7 @@ def shamir_polynomial(sharing: SmallSharing, holders: Sequence[int]) -> Picture:
         for k in range(1, int(top // p) + 1):
             left.axhline(k * p, color="grey", linewidth=0.5, alpha=0.4)
     left.set_title(f"f over the whole numbers; labels: f(x) ≡ f(x) mod {p}", fontsize=10)
+    left.set_xticks(range(0, n + 1, max(1, (n + 9) // 10)))
     left.set_xlabel("x (holder id; the secret sits at x = 0)")
     left.set_ylabel("f(x)")
     left.legend(loc="upper left", fontsize=9)
@@ -299,19 +300,10 @@ def _robust_panel(ax: Any, case: Case, title: str) -> None:
             zorder=5,
             label=f"the decoder's answer g(0) = {case.decoded}",
         )
-    ax.text(
-        0.02,
-        0.04,
-        verdict,
-        transform=ax.transAxes,
-        fontsize=10,
-        weight="bold",
-        bbox={"facecolor": "white", "alpha": 0.9, "edgecolor": "grey"},
-    )
     ax.set_xticks(range(0, n + 1))
     ax.set_xlabel("x (holder id)")
     ax.set_ylabel("share value (small: nothing wraps mod p)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(f"{title}\n{verdict}", fontsize=10)
     ax.legend(loc="upper left", fontsize=8.5)
     ax.grid(alpha=0.2)
 

@@ -52,16 +52,17 @@ if PATH="$BARE" command -v gcc cc clang >/dev/null 2>&1; then
     exit 1
 fi
 PATH="$BARE" "$BARE/python" -m pip install --quiet --only-binary=:all: "${WHEEL}[test]"
-PATH="$BARE" "$BARE/python" -c "import secagg._core as c, secagg._ffi as f; assert f.__file__.endswith('_ffi.abi3.so'), f.__file__; print('core', c.version(), 'from', f.__file__)"
+# From $WORK, so that the repository's own secagg/ cannot be the one imported.
+mkdir -p "$WORK/run"
+cd "$WORK/run"
+PATH="$BARE" "$BARE/python" -c "import secagg._core as c, secagg._ffi as f; assert f.__file__.endswith('_ffi.abi3.so') and 'site-packages' in f.__file__, f.__file__; print('core', c.version(), 'from', f.__file__)"
 # Outside the repository, with a copy of what the tests read besides the
 # package and the demo fl/ (not installed; see .ci/sdist.sh). The two
 # longest protocol files (dropout schedules, fuzzing) are pure Python and
 # already run in the other jobs; everything touching the compiled module,
 # the package data and the teaching commands runs here.
-mkdir -p "$WORK/run"
 cp -r "$ROOT/tests" "$ROOT/docs" "$ROOT/bench" "$ROOT/fl" "$WORK/run/"
 cp "$ROOT/pyproject.toml" "$WORK/run/"
-cd "$WORK/run"
 PATH="$BARE" HYPOTHESIS_PROFILE=ci "$BARE/python" -m pytest -p no:cacheprovider -q tests \
     --ignore=tests/protocol/test_dropouts.py --ignore=tests/protocol/test_fuzz_messages.py
 PATH="$BARE" "$BARE/python" -c "import secagg, os; assert 'site-packages' in secagg.__file__, secagg.__file__; print('imported from', os.path.dirname(secagg.__file__))"

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 COMMANDS = {
-    "shamir": ("secagg.teach.shamir", "threshold walk-through: split a secret and recover it"),
+    "shamir": ("secagg.teach.shamir", "threshold recovery lesson (the same as teach shamir)"),
     "walkthrough": (
         "secagg.teach.walkthrough",
         "narrate one aggregation of 5 clients with a dropout",

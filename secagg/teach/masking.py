@@ -132,12 +132,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-t", type=int, default=3, help="threshold (default 3)")
     parser.add_argument("--dim", type=int, default=4, help="words per vector, 1..8 (default 4)")
     parser.add_argument("--bits", type=int, default=8, help="bits per word, 4..16 (default 8)")
-    parser.add_argument("--drop", type=int, default=3, help="the client that drops, 0 for none")
+    parser.add_argument(
+        "--drop", type=int, default=3, help="the client that drops, 0 for none (default 3)"
+    )
     parser.add_argument(
         "--drop-round",
         choices=DROP_ROUNDS,
         default="R2",
-        help="R1: before sharing; R2: after sharing, before sending y; R4: after sending y",
+        help="R1: before sharing; R2 (default): after sharing, before sending y; R4: after",
     )
     parser.add_argument("--seed", type=int, default=None, help="fix keys and inputs (demo only)")
     parser.add_argument("--out", default=None, help="write the pictures (PNG) into this directory")

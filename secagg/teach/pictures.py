@@ -1,25 +1,32 @@
 """Pictures for the teaching lessons (PNG, matplotlib from the ``demo`` extra).
 
-Every function returns a :class:`Picture`: PNG bytes that a notebook shows
-inline (``_repr_png_``) and :func:`save` writes to a file. Figures are built
-with matplotlib's object API, without pyplot, so no backend or global state
-is involved.
+Every function returns a :class:`~secagg.teach.canvas.Picture`: PNG bytes
+that a notebook shows inline (``_repr_png_``) and :func:`save` writes to a
+file. This module draws the Shamir and robust-recovery lessons and hands on
+the masking lesson's pictures from :mod:`secagg.teach.maskpics`, so that one
+import gives them all.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..exceptions import SecAggError
 from . import field
+from .canvas import (
+    CHOSEN_COLOUR,
+    SECRET_COLOUR,
+    SHARE_COLOUR,
+    Picture,
+    colours,
+    figure,
+    finish,
+    save,
+)
 from .decoding import Case, P
-from .masks import MaskingRun
+from .maskpics import masking_graph, masking_vectors
 from .sharing import SmallSharing, candidates, guesses
 
 __all__ = [
@@ -32,52 +39,6 @@ __all__ = [
     "shamir_polynomial",
 ]
 
-SECRET_COLOUR = "#d62728"
-SHARE_COLOUR = "#1f77b4"
-CHOSEN_COLOUR = "#ff7f0e"
-DPI = 110
-
-
-@dataclass(frozen=True)
-class Picture:
-    """A finished picture.
-
-    Attributes:
-        png: the PNG file's bytes.
-        title: what it shows.
-    """
-
-    png: bytes
-    title: str
-
-    def _repr_png_(self) -> bytes:
-        return self.png
-
-
-def _figure(width: float, height: float) -> Any:
-    # matplotlib is an optional dependency (the demo extra), needed only to draw.
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise SecAggError(
-            "drawing the lessons needs matplotlib: install the demo extra, "
-            "pip install 'secagg[demo]'."
-        ) from None
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def _finish(fig: Any, title: str) -> Picture:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
-    return Picture(buf.getvalue(), title)
-
-
-def save(picture: Picture, path: str | Path) -> Path:
-    """Write ``picture`` to ``path`` (a .png file); returns the path."""
-    out = Path(path)
-    out.write_bytes(picture.png)
-    return out
-
 
 def shamir_polynomial(sharing: SmallSharing, holders: Sequence[int]) -> Picture:
     """The secret polynomial and its shares: over the integers, and reduced mod p.
@@ -88,7 +49,7 @@ def shamir_polynomial(sharing: SmallSharing, holders: Sequence[int]) -> Picture:
     """
     p, n, co = sharing.p, sharing.n, sharing.coeffs
     shares = sharing.shares
-    fig = _figure(11, 4.6)
+    fig = figure(11, 4.6)
     left, right = fig.subplots(1, 2)
     xs = np.linspace(0, n + 0.25, 300)
     raw = np.polynomial.polynomial.polyval(xs, co)
@@ -156,7 +117,7 @@ def shamir_polynomial(sharing: SmallSharing, holders: Sequence[int]) -> Picture:
     right.legend(loc="upper center", fontsize=9, ncol=1, framealpha=0.95)
     right.grid(alpha=0.2)
     fig.suptitle(f"Shamir sharing in GF({p}): t = {sharing.t} of n = {n}, secret {co[0]}")
-    return _finish(fig, "secret polynomial and shares")
+    return finish(fig, "secret polynomial and shares")
 
 
 def shamir_family(
@@ -166,11 +127,11 @@ def shamir_family(
     p, n, t = sharing.p, sharing.n, sharing.t
     picks = list(choices) if choices is not None else guesses(sharing)
     fam = candidates(sharing, known, picks)
-    fig = _figure(9.5, 5)
+    fig = figure(9.5, 5)
     ax = fig.subplots()
-    colours = _colours(len(fam))
+    palette = colours(len(fam))
     xs = list(range(0, n + 1))
-    for (guess, coeffs), colour in zip(fam, colours, strict=True):
+    for (guess, coeffs), colour in zip(fam, palette, strict=True):
         ys = [field.evaluate(coeffs, x, p) for x in xs]
         tag = "  (the real secret)" if guess == sharing.secret else ""
         ax.plot(xs, ys, color=colour, linewidth=1.2, alpha=0.6)
@@ -209,14 +170,7 @@ def shamir_family(
     )
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9, title="candidate")
     ax.grid(alpha=0.2)
-    return _finish(fig, "t - 1 shares fit every secret")
-
-
-def _colours(count: int) -> list[Any]:
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10"]
-    return [cmap(i % 10) for i in range(count)]
+    return finish(fig, "t - 1 shares fit every secret")
 
 
 def _signed(v: int) -> int:
@@ -310,7 +264,7 @@ def _robust_panel(ax: Any, case: Case, title: str) -> None:
 
 def robust(one: Case, beyond: Case) -> Picture:
     """Both robust-recovery cases side by side: a corrected liar, and liars beyond the bound."""
-    fig = _figure(12, 5)
+    fig = figure(12, 5)
     left, right = fig.subplots(1, 2, sharey=True)
     _robust_panel(left, one, f"one liar (holder {one.liars[0]}): found, named, corrected")
     _robust_panel(
@@ -323,138 +277,4 @@ def robust(one: Case, beyond: Case) -> Picture:
         f"Reed–Solomon decoding (secagg.shamir.decode) in GF(2^61 − 1): t = {one.t}, n = {one.n}, "
         f"corrects up to ⌊(n − t)/2⌋ = {one.bound}"
     )
-    return _finish(fig, "robust recovery")
-
-
-FATE_STYLE = {
-    "survivor": ("#2ca02c", "survivor (U3): b_u rebuilt"),
-    "R2": ("#ff7f0e", "shared, then dropped: s_u^SK rebuilt"),
-    "R1": ("#9e9e9e", "dropped before sharing: nothing rebuilt"),
-}
-
-
-def _fate_key(run: MaskingRun, u: int) -> str:
-    return "survivor" if u in run.u3 else "R2" if u in run.u2 else "R1"
-
-
-def masking_graph(run: MaskingRun) -> Picture:
-    """The session's graph on its ring, each client coloured by what the server rebuilt."""
-    graph, n = run.graph, run.config.n
-    fig = _figure(7.2, 6.6)
-    ax = fig.subplots()
-    where = {}
-    for pos, u in enumerate(graph.order):
-        angle = np.pi / 2 - 2 * np.pi * pos / n
-        where[u] = (np.cos(angle), np.sin(angle))
-    for u in range(1, n + 1):
-        for v in graph.neighbours(u):
-            if u < v:
-                gone = u not in run.u3 or v not in run.u3
-                ax.plot(
-                    *zip(where[u], where[v], strict=True),
-                    color="grey",
-                    linestyle="--" if gone else "-",
-                    linewidth=1,
-                    alpha=0.6,
-                    zorder=1,
-                )
-    shown = set()
-    for u in range(1, n + 1):
-        key = _fate_key(run, u)
-        colour, label = FATE_STYLE[key]
-        ax.scatter(
-            *where[u],
-            s=900,
-            color=colour,
-            edgecolors="black",
-            zorder=3,
-            label=None if key in shown else label,
-        )
-        shown.add(key)
-        ax.text(*where[u], str(u), ha="center", va="center", fontsize=13, weight="bold", zorder=4)
-        px, py = where[u]
-        ax.text(
-            1.25 * px,
-            1.25 * py,
-            f"pos {graph.ring_position(u)}",
-            ha="center",
-            va="center",
-            fontsize=8,
-            color="dimgray",
-        )
-    ax.set_xlim(-1.5, 1.5)
-    ax.set_ylim(-1.75, 1.45)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    ax.legend(loc="lower center", fontsize=9, ncol=1, frameon=True, markerscale=0.3)
-    if graph.complete:
-        what = f"complete graph, n = {n}: everyone masks with everyone"
-    else:
-        what = (
-            f"Harary ring, n = {n}, k = {graph.k}: ring order π = {graph.order}\n"
-            "(drawn from the session id); each client masks with its k nearest on the ring"
-        )
-    ax.set_title(what + "\ndashed: masks with a client outside U3", fontsize=10)
-    return _finish(fig, "the session's graph")
-
-
-def _table(ax: Any, rows: Sequence[tuple[str, np.ndarray | None]], top: int, title: str) -> None:
-    width = next(len(r) for _, r in rows if r is not None)
-    data = np.array(
-        [np.full(width, -1.0) if r is None else r.astype(float) for _, r in rows], dtype=float
-    )
-    shown = np.ma.masked_less(data, 0)
-    ax.imshow(shown, cmap="viridis", vmin=0, vmax=top - 1, aspect="auto")
-    for i, (_, row) in enumerate(rows):
-        for j in range(data.shape[1]):
-            if row is None:
-                ax.text(j, i, "—", ha="center", va="center", fontsize=9, color="grey")
-                continue
-            v = int(data[i, j])
-            ax.text(
-                j,
-                i,
-                str(v),
-                ha="center",
-                va="center",
-                fontsize=9,
-                color="white" if v < 0.6 * top else "black",
-            )
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([label for label, _ in rows], fontsize=9)
-    ax.set_xticks(range(data.shape[1]))
-    ax.set_xticklabels([f"w{j}" for j in range(data.shape[1])], fontsize=8)
-    ax.set_title(title, fontsize=10)
-
-
-def masking_vectors(run: MaskingRun) -> Picture:
-    """Each client's input and masked vector, and the server's sum losing its masks."""
-    cfg = run.config
-    top = run.modulus
-    ids = range(1, cfg.n + 1)
-    inputs = [(f"x_{u}", run.inputs[u].astype(np.int64)) for u in ids]
-    masked = [
-        (f"y_{u}" if u in run.masked else f"y_{u} never sent", run.masked.get(u)) for u in ids
-    ]
-    steps = run.sum_steps()
-    gone = list(run.reconstructed["pairwise"])
-    sums = [
-        ("Σ y_u over U3", steps["sum_y"]),
-        ("− Σ PRG(b_u)", steps["self"]),
-        (
-            f"− masks with {', '.join(map(str, gone))}" if gone else "− masks with dropped",
-            steps["dangling"],
-        ),
-        ("= server's result", steps["result"]),
-        ("plain Σ x_u (check)", steps["plain"]),
-    ]
-    fig = _figure(12, 0.42 * cfg.n + 2.6)
-    a, b, c = fig.subplots(1, 3)
-    _table(a, inputs, top, "inputs x_u (small)")
-    _table(b, masked, top, "what the server receives: y_u")
-    _table(c, sums, top, f"the sum over U3 = {list(run.u3)}")
-    fig.suptitle(
-        f"Masking: n = {cfg.n}, k = {cfg.k}, t = {cfg.t}, m = {cfg.m} words mod 2^{cfg.b} = {top}"
-        " (colour = value)"
-    )
-    return _finish(fig, "inputs, masked vectors and the sum")
+    return finish(fig, "robust recovery")

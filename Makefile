@@ -12,6 +12,7 @@ VPY    := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
 .PHONY: all venv build test demo walkthrough sanitize test-c sdist-test bench bench-core lint clean
+.PHONY: wheel wheel-test notebook teach
 
 all: test
 
@@ -42,7 +43,7 @@ demo: build
 	$(VPY) -m fl
 
 walkthrough: build
-	$(VPY) -m secagg shamir --secret "attack at dawn" -t 3 -n 5
+	$(VPY) -m secagg walkthrough
 
 # AddressSanitizer + UndefinedBehaviorSanitizer: its own copy of the tree and
 # its own virtualenv, so it never replaces the normal module.
@@ -57,6 +58,26 @@ test-c:
 # range Flower 1.42 pins) and run the test suite from outside the repository.
 sdist-test:
 	bash .ci/sdist.sh
+
+# The cp311-abi3 wheel, checked and tagged manylinux by auditwheel, into dist/.
+wheel:
+	bash .ci/wheel.sh build
+
+# The same, then installed into a clean virtualenv with no C compiler on PATH
+# and tested from outside the repository.
+wheel-test:
+	bash .ci/wheel.sh
+
+# Execute the teaching notebook (nbclient, in the project's virtualenv).
+notebook: build
+	$(VPY) -m pip install --quiet "nbclient>=0.10" "nbformat>=5.10" "ipykernel>=6.29"
+	$(VPY) examples/run_notebook.py examples/threshold_recovery.ipynb
+
+# The teaching lessons with their pictures, into out/teach/.
+teach: build
+	$(VPY) -m secagg teach shamir --out out/teach
+	$(VPY) -m secagg teach robust --out out/teach
+	$(VPY) -m secagg teach masking --out out/teach
 
 bench: build
 	$(VPY) -m pytest bench --benchmark-enable --benchmark-only -p no:cacheprovider

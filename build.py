@@ -76,6 +76,9 @@ ffibuilder.set_source(
     include_dirs=[str(CSRC.relative_to(ROOT))],
     extra_compile_args=extra_compile_args,
     extra_link_args=extra_link_args,
+    # Only the limited API (cffi defines Py_LIMITED_API): the module is
+    # _ffi.abi3.so and setup.py tags the wheel cp311-abi3.
+    py_limited_api=True,
 )
 
 if __name__ == "__main__":

@@ -35,16 +35,7 @@ import numpy as np
 
 from secagg import _core, _openssl, masking, packing, prg
 
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from .machine import cpu_info
 
 
 def best_time(fn: Callable[[], object], repeat: int, min_time: float = 0.02) -> tuple[float, float]:
@@ -85,7 +76,7 @@ def machine_info() -> dict[str, object]:
     """Where the numbers come from."""
     return {
         "metric": "machine",
-        "cpu": _cpu_model(),
+        **cpu_info(),
         "logical_cpus": os.cpu_count(),
         "load_avg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "implementations": list(prg.implementations()),

@@ -11,10 +11,14 @@ import importlib
 import sys
 
 COMMANDS = {
-    "shamir": ("secagg.teach.shamir", "threshold walk-through: split a secret and recover it"),
+    "shamir": ("secagg.teach.shamir", "threshold recovery lesson (the same as teach shamir)"),
     "walkthrough": (
         "secagg.teach.walkthrough",
         "narrate one aggregation of 5 clients with a dropout",
+    ),
+    "teach": (
+        "secagg.teach.lessons",
+        "lessons with pictures: shamir, robust, masking (--out DIR writes PNGs)",
     ),
     "info": ("secagg.teach.info", "show the compiled core, its implementations and backend"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,21 @@ def test_help_warns_about_printed_secrets() -> None:
     ).stdout
     text = " ".join(out.split())
     assert "throw-away secrets" in text and "on purpose" in text
+
+
+def test_semi_honest_says_r3_belongs_to_active_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    """The semi_honest walk-through lists its rounds and says R3 exists only in active mode."""
+    code, out = _run(capsys, "--seed", "2")
+    assert code == 0
+    assert "rounds of semi_honest mode: R0, R1, R2, R4" in out
+    assert "R3, the consistency check,\nbelongs to active mode only" in out
+    assert "rounds of active mode" in _run(capsys, "--mode", "active", "--seed", "2")[1]
+
+
+def test_make_walkthrough_runs_the_walkthrough() -> None:
+    """`make walkthrough` runs `python -m secagg walkthrough`, not the Shamir lesson."""
+    makefile = Path(__file__).resolve().parents[1] / "Makefile"
+    if not makefile.exists():  # run from an installed copy of the tests
+        pytest.skip("no Makefile beside the tests")
+    recipe = makefile.read_text().split("\nwalkthrough:", 1)[1].split("\n\n", 1)[0]
+    assert "-m secagg walkthrough" in recipe and "secagg shamir" not in recipe

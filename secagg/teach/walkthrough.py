@@ -166,6 +166,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"Secure aggregation, {n} clients, {args.mode} mode (demo: secrets printed on purpose)")
     print(f"threshold t = {t}: any {t} of a client's {n} share holders can rebuild its secrets;")
     print(f"vectors of m = {DIM} words mod 2^{BITS}. Client {drop} stops {ROUND_TEXT[when]}.")
+    if active:
+        print("rounds of active mode: R0, R1, R2, R3 (the consistency check), R4")
+    else:
+        print("rounds of semi_honest mode: R0, R1, R2, R4 (R3, the consistency check,")
+        print("belongs to active mode only: --mode active)")
     if when == "R3" and not active:
         print("(semi_honest mode has no R3: the client simply never answers R4.)")
     print()

@@ -96,3 +96,19 @@ def test_make_walkthrough_runs_the_walkthrough() -> None:
         pytest.skip("no Makefile beside the tests")
     recipe = makefile.read_text().split("\nwalkthrough:", 1)[1].split("\n\n", 1)[0]
     assert "-m secagg walkthrough" in recipe and "secagg shamir" not in recipe
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    """`python -m secagg walkthrough | head -1`: the command stops quietly when the pipe closes."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "secagg", "walkthrough"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err

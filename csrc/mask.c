@@ -88,12 +88,20 @@ static void reduce(uint8_t *p, size_t n, int bits) {
 
 int secagg_mask_apply(int impl, void *vec, size_t m, int bits, const uint8_t *keys, size_t nkeys,
                       const int8_t *signs) {
+    return secagg_mask_apply_at(impl, vec, m, bits, keys, nkeys, signs, 0);
+}
+
+int secagg_mask_apply_at(int impl, void *vec, size_t m, int bits, const uint8_t *keys,
+                         size_t nkeys, const int8_t *signs, uint64_t first_block) {
     if (bits < 1 || bits > 64) return SECAGG_ERR_BITS;
     if ((!vec && m) || ((!keys || !signs) && nkeys)) return SECAGG_ERR_NULL;
     secagg_ctr_fn ctr = secagg_aes_kernel(impl);
     if (!ctr) return SECAGG_ERR_IMPL;
     const size_t w = bits <= 32 ? 4 : 8;
     if (m > SIZE_MAX / w) return SECAGG_ERR_OVERFLOW;
+    /* The counter's high word stays 0: every block index must fit in 60 bits. */
+    const uint64_t limit = (uint64_t)1 << 60, blocks = (uint64_t)(m * w / 16) + 1;
+    if (blocks > limit || first_block > limit - blocks) return SECAGG_ERR_ARG;
     for (size_t j = 0; j < nkeys; j++)
         if (signs[j] != 1 && signs[j] != -1) return SECAGG_ERR_ARG;
     int rc = check_any(vec, m, bits);
@@ -112,7 +120,7 @@ int secagg_mask_apply(int impl, void *vec, size_t m, int bits, const uint8_t *ke
     for (size_t off = 0; off < total; off += SLICE_BYTES) {
         const size_t len = total - off < SLICE_BYTES ? total - off : SLICE_BYTES;
         const size_t full = len / 16, rest = len % 16; /* rest only in the last slice */
-        const uint64_t block = (uint64_t)(off / 16);   /* < 2^60: no carry into hi */
+        const uint64_t block = first_block + (uint64_t)(off / 16); /* < 2^60: no carry into hi */
         for (size_t j = 0; j < nkeys; j++) {
             const int op = signs[j] > 0 ? add : sub;
             if (full) ctr(&ks[j], 0, block, base + off, full, op);

@@ -28,6 +28,14 @@ int secagg_vec_sub(void *acc, const void *x, size_t m, int bits);
 int secagg_mask_apply(int impl, void *vec, size_t m, int bits, const uint8_t *keys, size_t nkeys,
                       const int8_t *signs);
 
+/* secagg_mask_apply on a part of a longer vector: vec[0] is word
+ * first_block * 16 / w of the whole, so each key's keystream starts at
+ * counter block first_block instead of 0. Parts of one vector can then be
+ * masked independently (in parallel threads) with the bytes of one call.
+ * SECAGG_ERR_ARG if first_block + ceil(m*w/16) would pass 2^60 blocks. */
+int secagg_mask_apply_at(int impl, void *vec, size_t m, int bits, const uint8_t *keys,
+                         size_t nkeys, const int8_t *signs, uint64_t first_block);
+
 /* For each j < nstreams: vec += signs[j] * (stream j) mod 2^bits, in place in
  * the caller's vec, where stream j is bytes [j*m*w, (j+1)*m*w) of ks read as
  * little-endian words of width w: the arithmetic of masking for keystream

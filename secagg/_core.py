@@ -205,10 +205,13 @@ def expand(impl: int, key: bytes, m: int, b: int) -> object:
     return out
 
 
-def mask_apply(impl: int, vec: object, keys: bytes, signs: bytes, b: int) -> None:
-    """vec += sum_j signs[j] * PRG(keys[16j:16j+16]) mod 2^b, in place (signs as int8 bytes)."""
+def mask_apply(
+    impl: int, vec: object, keys: bytes, signs: bytes, b: int, first_block: int = 0
+) -> None:
+    """vec += sum_j signs[j] * PRG(keys[16j:16j+16]) mod 2^b, in place (signs as int8 bytes);
+    each keystream starts at counter block ``first_block`` (vec is then a part of a longer one)."""
     check_vec(vec, b, "vec", writable=True)
-    code = lib.secagg_mask_apply(
+    code = lib.secagg_mask_apply_at(
         impl,
         ffi.from_buffer(vec, require_writable=True),
         len(vec),  # type: ignore[arg-type]
@@ -216,6 +219,7 @@ def mask_apply(impl: int, vec: object, keys: bytes, signs: bytes, b: int) -> Non
         ffi.from_buffer("uint8_t[]", keys),
         len(signs),
         ffi.from_buffer("int8_t[]", signs),
+        first_block,
     )
     _status(code, "applying masks", ((vec, "vec"),), b)
 

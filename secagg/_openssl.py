@@ -74,13 +74,14 @@ def keystream_into(key: bytes, counter: bytes, out: bytearray | memoryview) -> N
             tail[:] = bytes(len(tail))
 
 
-def mask_apply(vec: object, keys: bytes, signs: bytes, b: int) -> None:
-    """vec += sum_j signs[j] * PRG(keys[16j:16j+16]) mod 2^b in place (signs as int8 bytes).
+def mask_apply(vec: object, keys: bytes, signs: bytes, b: int, first_block: int = 0) -> None:
+    """vec += sum_j signs[j] * PRG(keys[16j:16j+16]) mod 2^b in place (signs as int8 bytes),
+    each keystream from counter block ``first_block`` (vec is then a part of a longer one).
 
     Keys go in groups of ``GROUP_KEYS``, each group's keystream in slices of
     ``SLICE_BYTES``; the core checks vec before the first group writes.
     """
-    counter = bytes(16)
+    counter = first_block.to_bytes(16, "big")
     for g in range(0, len(signs), GROUP_KEYS):
         group = range(g, min(g + GROUP_KEYS, len(signs)))
         ciphers = [_encryptor(keys[16 * j : 16 * j + 16], counter) for j in group]

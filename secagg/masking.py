@@ -18,7 +18,9 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -59,6 +61,7 @@ def apply_masks(
     b: int,
     *,
     impl: str | None = None,
+    threads: int = 1,
 ) -> None:
     """In place: vec += sum_j signs[j] * PRG(keys[j]) mod 2^b.
 
@@ -69,10 +72,16 @@ def apply_masks(
         signs: one +1 (add the mask) or -1 (subtract it) per key.
         b: bit width, 1..64.
         impl: keystream implementation (default: the selected one).
+        threads: Threads to split the vector across (default 1). The core
+            releases the GIL, so with T > 1 and a vector of at least
+            ``THREAD_MIN_BYTES`` per thread, T contiguous parts (cut at
+            ``THREAD_ALIGN`` bytes) are masked at once, each from its own
+            counter block: the same bytes as one thread.
 
     Raises:
-        InvalidInputError: on a bad vector, key, sign, b or implementation, or
-            mismatched lengths of keys and signs; vec is then unchanged.
+        InvalidInputError: on a bad vector, key, sign, b, implementation or
+            thread count, or mismatched lengths of keys and signs; vec is then
+            unchanged.
     """
     if isinstance(keys, (bytes, bytearray, str)):
         raise InvalidInputError(
@@ -98,10 +107,52 @@ def apply_masks(
         raise InvalidInputError(
             f"the vector is {vec.nbytes} bytes, over the 2^36-byte limit one key may expand."
         )
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 256:
+        raise InvalidInputError(f"threads must be an integer in 1..256, got {threads!r}.")
     index = resolve_impl(impl)
     key_bytes = b"".join(bytes(k) for k in keys)
     sign_bytes = bytes((1 if s == 1 else 0xFF) for s in signs)
-    apply_keystreams(index, vec, key_bytes, sign_bytes, b)
+    parts = _parts(vec.nbytes, vec.itemsize, threads)
+    if len(parts) == 1:
+        apply_keystreams(index, vec, key_bytes, sign_bytes, b)
+        return
+    w = vec.itemsize
+
+    def run(part: tuple[int, int]) -> None:
+        start, stop = part
+        apply_keystreams(index, vec[start:stop], key_bytes, sign_bytes, b, start * w // 16)
+
+    # The vector was checked whole above, so no part can fail after another
+    # has written: the result is all or nothing, as with one thread.
+    with ThreadPoolExecutor(max_workers=len(parts) - 1) as pool:
+        others = [pool.submit(run, part) for part in parts[1:]]
+        run(parts[0])
+        for job in others:
+            job.result()
+
+
+#: Fewest bytes per thread worth a thread of their own.
+THREAD_MIN_BYTES = 1 << 20
+#: Parts start at multiples of this many bytes (a whole number of AES blocks).
+THREAD_ALIGN = 1 << 16
+
+
+def _parts(nbytes: int, itemsize: int, threads: int) -> list[tuple[int, int]]:
+    """Word ranges [start, stop) of at most ``threads`` parts of THREAD_MIN_BYTES or more."""
+    count = max(1, min(threads, nbytes // THREAD_MIN_BYTES))
+    m = nbytes // itemsize
+    if count == 1:
+        return [(0, m)]
+    step = -(-nbytes // count // THREAD_ALIGN) * THREAD_ALIGN // itemsize
+    return [(start, min(m, start + step)) for start in range(0, m, step)]
+
+
+def default_threads() -> int:
+    """The CPUs this process may run on (at least 1): the server's default for mask removal."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def add_into(acc: np.ndarray, x: np.ndarray, b: int) -> None:

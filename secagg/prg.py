@@ -180,13 +180,17 @@ def resolve_impl(impl: str | None) -> int:
     return _INDEX[name]
 
 
-def apply_keystreams(index: int, vec: np.ndarray, keys: bytes, signs: bytes, b: int) -> None:
+def apply_keystreams(
+    index: int, vec: np.ndarray, keys: bytes, signs: bytes, b: int, first_block: int = 0
+) -> None:
     """vec += sum_j signs[j] * PRG(keys[16j:16j+16]) mod 2^b with implementation ``index``
-    (from ``resolve_impl``); keys and signs (int8 bytes) already checked by the caller."""
+    (from ``resolve_impl``); keys and signs (int8 bytes) already checked by the caller.
+    With ``first_block`` > 0, vec is the part of a longer vector that starts at that
+    16-byte counter block."""
     if index == _OPENSSL_INDEX:
-        _openssl.mask_apply(vec, keys, signs, b)
+        _openssl.mask_apply(vec, keys, signs, b, first_block)
     else:
-        _core.mask_apply(index, vec, keys, signs, b)
+        _core.mask_apply(index, vec, keys, signs, b, first_block)
 
 
 def _check_id(value: object, what: str) -> int:

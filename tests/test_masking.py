@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 from Crypto.Cipher import AES
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from secagg import _core, _openssl, masking, prg
@@ -367,3 +367,56 @@ def test_concurrent_threads_give_sequential_results():
         results = list(pool.map(work, range(len(jobs))))
     for got, want in zip(results, expected, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    b=st.integers(1, 64),
+    m=st.integers(1, 6000),
+    threads=st.integers(2, 5),
+    impl=st.sampled_from([i for i in IMPLS if i != "portable"] or IMPLS),
+    seed=st.integers(0, 2**32),
+)
+def test_threaded_masking_gives_the_bytes_of_one_thread(b, m, threads, impl, seed):
+    """Split into parts (each from its own counter block), masked in threads, the
+    vector comes out as from one call; with small parts to exercise the cuts."""
+    rng = np.random.default_rng(seed)
+    x = random_vector(rng, m, b)
+    keys = [rng.bytes(16) for _ in range(3)]
+    signs = [1, -1, 1]
+    one = x.copy()
+    masking.apply_masks(one, keys, signs, b, impl=impl)
+    many = x.copy()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(masking, "THREAD_MIN_BYTES", 1024)
+        mp.setattr(masking, "THREAD_ALIGN", 512)
+        parts = masking._parts(many.nbytes, many.itemsize, threads)
+        masking.apply_masks(many, keys, signs, b, impl=impl, threads=threads)
+    np.testing.assert_array_equal(many, one)
+    # The parts tile the vector in order, each starting on a 512-byte cut.
+    assert parts[0][0] == 0 and parts[-1][1] == m
+    assert all(a[1] == c[0] for a, c in zip(parts, parts[1:], strict=False))
+    assert all(start * many.itemsize % 512 == 0 for start, _ in parts)
+    assert len(parts) <= threads
+    assert (len(parts) >= 2) == (many.nbytes >= 2048)
+
+
+def test_threaded_masking_at_the_default_cut_and_the_reference():
+    """At the real part size (1 MiB per thread) threads agree with pycryptodome's AES-CTR."""
+    m, b = (3 << 20) // 4 + 7, 32
+    key = bytes(range(16))
+    ks = AES.new(key, AES.MODE_CTR, nonce=b"", initial_value=0).encrypt(bytes(m * 4))
+    want = np.frombuffer(ks, dtype="<u4").astype(np.uint32)
+    got = np.zeros(m, dtype=np.uint32)
+    masking.apply_masks(got, [key], [1], b, threads=3)
+    assert len(masking._parts(got.nbytes, 4, 3)) == 3
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 257, 1.5, True, "2"])
+def test_thread_count_is_checked(threads):
+    """A thread count outside 1..256 is refused before anything is written."""
+    x = np.arange(10, dtype=np.uint32)
+    with pytest.raises(InvalidInputError, match="threads"):
+        masking.apply_masks(x, [bytes(16)], [1], 8, threads=threads)
+    np.testing.assert_array_equal(x, np.arange(10, dtype=np.uint32))

@@ -238,6 +238,40 @@ static void test_mask_multi_slice(int impl) {
     }
 }
 
+/* Masking a vector in two parts, the second from its own counter block,
+ * gives the bytes of one call over the whole; a counter past 2^60 blocks
+ * is refused before anything is written. */
+static void test_mask_apply_at(int impl) {
+    static const int widths[] = {13, 32, 64};
+    for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+        const int bits = widths[k];
+        const size_t w = bits <= 32 ? 4 : 8, m = 2 * 16384 / w + 5, cut = 16384 / w + 64 / w;
+        const uint64_t mask = bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
+        uint8_t keys[32];
+        int8_t signs[2] = {-1, 1};
+        fill(keys, sizeof keys);
+        uint8_t *whole = xmalloc(m * w), *parts = xmalloc(m * w);
+        for (size_t i = 0; i < m; i++) {
+            if (w == 4) ((uint32_t *)whole)[i] = (uint32_t)(rnd() & mask);
+            else ((uint64_t *)whole)[i] = rnd() & mask;
+        }
+        memcpy(parts, whole, m * w);
+        CHECK(secagg_mask_apply(impl, whole, m, bits, keys, 2, signs) == SECAGG_OK);
+        CHECK(secagg_mask_apply_at(impl, parts, cut, bits, keys, 2, signs, 0) == SECAGG_OK);
+        CHECK(secagg_mask_apply_at(impl, parts + cut * w, m - cut, bits, keys, 2, signs,
+                                   cut * w / 16) == SECAGG_OK);
+        CHECK(memcmp(whole, parts, m * w) == 0);
+        memcpy(parts, whole, m * w);
+        CHECK(secagg_mask_apply_at(impl, parts, m, bits, keys, 2, signs, (uint64_t)1 << 60) ==
+              SECAGG_ERR_ARG);
+        CHECK(secagg_mask_apply_at(impl, parts, m, bits, keys, 2, signs, UINT64_MAX) ==
+              SECAGG_ERR_ARG);
+        CHECK(memcmp(whole, parts, m * w) == 0);
+        free(whole);
+        free(parts);
+    }
+}
+
 static void test_mask_errors(int impl) {
     uint8_t keys[32] = {0};
     int8_t signs[2] = {1, -1};
@@ -378,6 +412,7 @@ int main(void) {
         test_keystream_errors(i);
         test_expand_and_mask(i);
         test_mask_multi_slice(i);
+        test_mask_apply_at(i);
         test_mask_errors(i);
     }
     test_vec_ops();

@@ -20,6 +20,9 @@ from .base import (
 
 __all__ = ["CollectUnmasking"]
 
+#: Masks removed per pass over the sum in R4.
+STRIP_KEYS = 1024
+
 
 class CollectUnmasking(AfterShares):
     """R4: collecting, from each survivor, one share per secret owner in its masking set.
@@ -83,6 +86,8 @@ class CollectUnmasking(AfterShares):
         bad: set[int] = set()
         corrected: dict[int, tuple[int, ...]] = {}
         rebuilt: dict[int, list[int]] = {ShareKind.SELF_MASK: [], ShareKind.SECRET_KEY: []}
+        keys: list[bytes] = []
+        signs: list[int] = []
         for v, kind in needed:
             recovered = _recover(self, v, kind)
             if isinstance(recovered, str):
@@ -92,8 +97,15 @@ class CollectUnmasking(AfterShares):
             if wrong:
                 corrected[v] = wrong
                 bad.update(wrong)
-            self._strip(v, kind, secret)
+            self._mask_keys(v, kind, secret, keys, signs)
             rebuilt[kind].append(v)
+        # The masks come off in passes of up to STRIP_KEYS keys over the sum
+        # (bounding the core's key schedules), each split across the CPUs for
+        # a large m (the core releases the GIL).
+        threads = masking.default_threads()
+        for g in range(0, len(keys), STRIP_KEYS):
+            group = slice(g, g + STRIP_KEYS)
+            masking.apply_masks(acc, keys[group], signs[group], config.b, threads=threads)
         result = ServerResult(
             sum=acc,
             survivors=frozenset(ledger.u3),
@@ -107,23 +119,24 @@ class CollectUnmasking(AfterShares):
         )
         return Closing(ServerCompleted(session, ledger, result), {})
 
-    def _strip(self, v: int, kind: int, secret: bytes) -> None:
-        """Remove v's self mask (b_v) or its pairwise masks with U3 (s_v^SK) from the sum."""
-        session, config = self.session, self.session.config
+    def _mask_keys(
+        self, v: int, kind: int, secret: bytes, keys: list[bytes], signs: list[int]
+    ) -> None:
+        """Append the PRG keys (and signs) that take v's self mask (b_v) or its pairwise
+        masks with U3 (s_v^SK) out of the sum."""
+        session = self.session
         sid = session.session_id
         if kind == ShareKind.SELF_MASK:
-            masking.apply_masks(self.acc, [prg.derive_key(secret, sid, "self")], [-1], config.b)
+            keys.append(prg.derive_key(secret, sid, "self"))
+            signs.append(-1)
             return
         u3 = self.ledger.members("u3")
         partners = [u for u in session.neighbours(v) if u in u3]
         shared = crypto.x25519_shared_many(secret, [self.adverts[u].s_pk for u in partners])
-        keys = [
-            prg.derive_key(s_uv, sid, prg.pair_purpose(u, v))
-            for u, s_uv in zip(partners, shared, strict=True)
-        ]
-        # y_u holds +PRG when u < v and -PRG when u > v: take it out.
-        signs = [-1 if u < v else 1 for u in partners]
-        masking.apply_masks(self.acc, keys, signs, config.b)
+        for u, s_uv in zip(partners, shared, strict=True):
+            keys.append(prg.derive_key(s_uv, sid, prg.pair_purpose(u, v)))
+            # y_u holds +PRG when u < v and -PRG when u > v: take it out.
+            signs.append(-1 if u < v else 1)
 
     def _shortage(self, owner: int, kind: int) -> str:
         what = "self-mask seed b" if kind == ShareKind.SELF_MASK else "masking key s^SK"

@@ -34,8 +34,7 @@ from flwr.clientapp.typing import ClientAppCallable
 from flwr.common.constant import ErrorCode
 from flwr.common.logger import log
 
-from ..encoding import Layout
-from ..exceptions import SecAggError
+from ..exceptions import ProtocolViolationError, SecAggError
 from ..protocol.client import Client
 from ..protocol.config import Config
 from ..protocol.messages import ConfigRequest, decode
@@ -51,7 +50,7 @@ from .records import (
     strip_payload,
 )
 from .settings import CodecSpec
-from .training import Flavour, TrainingError, read_global, read_trained, update
+from .training import Flavour, TrainingError, read_global, read_trained, update, update_layout
 
 __all__ = ["secagg_mod", "secagg_train_mod", "R0_FIELDS", "node_policy"]
 
@@ -189,7 +188,7 @@ def _start(
     policy.check(config)
     strip_payload(msg.content)
     sent = read_global(msg.content, flavour)
-    codec = spec.codec(Layout.of(list(sent.arrays)), config.n)
+    codec = spec.codec(update_layout(sent), config.n)
     codec.check_config(config)
     try:
         out = call_next(msg, context)
@@ -207,7 +206,7 @@ def _start(
     session_id = config.session_id(parsed.nonce)
     store.begin(session_id, digest)
     replies, blob = client.handle_and_export(request, store.key())
-    _keep_session(context, client, blob)
+    _keep_session(context, client, blob, [digest])
     if blob is None:
         store.finish(session_id)
     return replies
@@ -216,24 +215,50 @@ def _start(
 def _continue(
     context: Context, store: NodeStore, policy: ClientPolicy, request: bytes, digest: bytes
 ) -> list[bytes]:
-    """R1..R4: restore the sealed session, handle the request, seal it again."""
+    """R1..R4: restore the sealed session, advance the counter, handle, seal again."""
     record = context.state.config_records.get(_SESSION)
-    if record is None or "blob" not in record:
+    if record is None:
         raise Refused("no secure-aggregation session is in progress on this node.")
-    sid, client_id, seq = record["sid"], record["id"], record["seq"]
-    if not (isinstance(sid, bytes) and isinstance(client_id, int) and isinstance(seq, int)):
+    blob, sid, client_id, seen = (record.get(k) for k in ("blob", "sid", "id", "seen"))
+    if not (
+        isinstance(blob, bytes)
+        and isinstance(sid, bytes)
+        and isinstance(client_id, int)
+        and isinstance(seen, list)
+    ):
         raise Refused("the stored session record is malformed.")
-    expected = store.advance(sid, seq, digest)
-    blob = record["blob"]
-    if not isinstance(blob, bytes):
-        raise Refused("the stored session record is malformed.")
-    client = Client.restore(
-        blob, store.key(), session_id=sid, client_id=client_id, expected_seq=expected, policy=policy
-    )
-    replies, new_blob = client.handle_and_export(request, store.key())
+    if digest in seen:
+        raise Refused("this request was already answered in this session.")
+    key = store.key()
+    with store.resume(sid) as entry:
+        try:
+            client = Client.restore(
+                blob,
+                key,
+                session_id=sid,
+                client_id=client_id,
+                expected_seq=entry.counter,
+                policy=policy,
+            )
+            entry.advance(digest)
+        except ProtocolViolationError:
+            if entry.counter == 0 or entry.last != digest:
+                raise
+            # The very request that advanced the counter, again (the app raised
+            # after the journal moved, so Flower kept the previous state): it
+            # gives the same bytes out.
+            client = Client.restore(
+                blob,
+                key,
+                session_id=sid,
+                client_id=client_id,
+                expected_seq=entry.counter - 1,
+                policy=policy,
+            )
+    replies, new_blob = client.handle_and_export(request, key)
     if client.abort_code is not None:
         log(WARNING, "secagg node %s: session aborted (%s)", context.node_id, client.abort_code)
-    _keep_session(context, client, new_blob)
+    _keep_session(context, client, new_blob, [*seen, digest])
     if new_blob is None:
         store.finish(sid)
     return replies
@@ -256,13 +281,14 @@ def _r0_fields(fields: Mapping[str, Any]) -> tuple[int, CodecSpec, str]:
     return client_id, CodecSpec(clip, bits, max_weight), weight_key
 
 
-def _keep_session(context: Context, client: Client, blob: bytes | None) -> None:
+def _keep_session(context: Context, client: Client, blob: bytes | None, seen: list[bytes]) -> None:
+    """Keep the sealed blob and the public facts of the session (never the key or counter)."""
     if blob is None:
         context.state.config_records.pop(_SESSION, None)
         return
     assert client.session_id is not None
     context.state[_SESSION] = ConfigRecord(
-        {"blob": blob, "sid": client.session_id, "id": client.id, "seq": client.next_seq}
+        {"blob": blob, "sid": client.session_id, "id": client.id, "seen": seen}
     )
 
 

@@ -20,25 +20,31 @@ vector.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from logging import ERROR, INFO, WARNING
 
-import numpy as np
 from flwr.app import Message, RecordDict
 from flwr.app.message_type import MessageType
 from flwr.common.logger import log
 from flwr.serverapp.grid import Grid
 
-from ..encoding import Layout
 from ..exceptions import MalformedMessageError, SecAggError
 from ..protocol.server import Server
 from ..protocol.vocabulary import State
 from .records import put_payload, read_payload
 from .settings import Settings
-from .training import Flavour, Model, TrainingError, apply_mean, read_global
+from .training import (
+    Flavour,
+    Model,
+    TrainingError,
+    apply_mean,
+    model_record,
+    read_global,
+    same_arrays,
+    update_layout,
+)
 
 __all__ = ["RoundSession", "RoundOutcome", "StageReport", "STAGE_NAMES", "failed_round"]
 
@@ -96,17 +102,6 @@ class RoundOutcome:
     stages: list[StageReport] = field(default_factory=list)
 
 
-def _same_model(a: Model, b: Model) -> bool:
-    return (
-        a.names == b.names
-        and all(
-            x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y)
-            for x, y in zip(a.arrays, b.arrays, strict=True)
-        )
-        and len(a.arrays) == len(b.arrays)
-    )
-
-
 class RoundSession:
     """The server side of one round, over a Grid.
 
@@ -143,18 +138,16 @@ class RoundSession:
         self.node_of = {i + 1: nid for i, nid in enumerate(self.nodes)}
         self.id_of = {nid: i for i, nid in self.node_of.items()}
         self._first = dict(requests)
-        models = [read_global(requests[nid], flavour) for nid in self.nodes]
-        if not models:
+        if not self.nodes:
             raise TrainingError("no node was sampled.")
-        if not all(_same_model(models[0], m) for m in models[1:]):
+        records = [model_record(requests[nid], flavour) for nid in self.nodes]
+        if not all(same_arrays(records[0], r) for r in records[1:]):
             raise TrainingError(
                 "secure aggregation needs the same global parameters in every node's "
                 "instructions (each node encodes its update against them)."
             )
-        self.sent = models[0]
-        self.config, self.codec = settings.session(
-            len(self.nodes), Layout.of(list(self.sent.arrays))
-        )
+        self.sent = read_global(requests[self.nodes[0]], flavour)
+        self.config, self.codec = settings.session(len(self.nodes), update_layout(self.sent))
         self.server = Server(self.config)
         self._requests: dict[int, bytes] | None = None
         self._finished = False
@@ -235,7 +228,7 @@ class RoundSession:
     ) -> dict[int, str]:
         """Hand each well-formed reply's messages to the server, once."""
         problems: dict[int, str] = {}
-        seen: set[tuple[int, bytes]] = set()
+        seen: dict[int, list[bytes]] = {}
         answered: list[int] = []
         for reply in replies:  # type: ignore[attr-defined]
             nid = reply.metadata.src_node_id
@@ -253,10 +246,10 @@ class RoundSession:
                 continue
             fresh = False
             for data in payload.messages:
-                key = (nid, hashlib.sha256(data).digest())
-                if key in seen:
+                earlier = seen.setdefault(nid, [])
+                if data in earlier:  # bytes equality: only compared when a node repeats
                     continue  # an exact duplicate never reaches the state machine
-                seen.add(key)
+                earlier.append(data)
                 fresh = True
                 self.server.receive(pid, data)
             if fresh:

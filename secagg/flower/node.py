@@ -8,10 +8,22 @@ node, readable by the node operator only, holding:
 
 - ``state.key``: 32 random bytes, the key sealing this node's blobs. The
   operator provisions it (or it is created on first use, mode 0600);
-- ``journal.json``: per session id, the sequence number the next restore
-  must present and the digest of the request that advanced it. Updates are
-  atomic (write, fsync, rename) under an exclusive lock, and the journal
-  keeps the last :data:`JOURNAL_LIMIT` sessions.
+- ``journal``: an append-only log, one line per change: a session id, the
+  sequence number the next restore must present (``-1`` once the session
+  ended) and the digest of the request that set it. The last line of a
+  session wins. Lines are appended under an exclusive lock in one
+  ``write`` each; a torn last line (a process killed mid-write, before any
+  reply could leave) is ignored. When the log exceeds
+  :data:`JOURNAL_LIMIT` sessions it is rewritten with the newest ones.
+
+Neither the key nor the counter ever enters ``context.state``: a copy of the
+state (a rollback) is useless without the counter, which only moves forward.
+
+The journal is not fsynced by default: Flower 1.42 keeps ``context.state``
+in the SuperNode's memory, so a power loss that could roll the journal back
+also loses every blob it orders. An integrator who persists
+``context.state`` sets ``secagg-durable=true`` in the node config (or
+``durable=True``) to fsync each change.
 
 The directory is the node config entry ``secagg-dir`` (``flower-supernode
 --node-config "secagg-dir='/var/lib/secagg'"``), else the environment
@@ -22,8 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,8 +54,81 @@ KEY_LEN = 32
 DIR_KEY = "secagg-dir"
 #: Environment variable naming the directory.
 DIR_ENV = "SECAGG_FLOWER_DIR"
+#: Node config entry asking for fsynced journal changes.
+DURABLE_KEY = "secagg-durable"
 
 _DONE = -1
+_LINE = re.compile(rb"^([0-9a-f]{64}) (-1|[0-9]{1,18}) ([0-9a-f]{64})?$")
+
+
+class _Log:
+    """The journal file, locked: its entries and an append method."""
+
+    def __init__(self, handle: Any, durable: bool) -> None:
+        self.handle = handle
+        self.durable = durable
+        self.entries: dict[str, tuple[int, bytes]] = {}
+        self.lines = 0
+        handle.seek(0)
+        content = handle.read()
+        # A torn last line must not swallow the next change: start it afresh.
+        self.torn = bool(content) and not content.endswith(b"\n")
+        for raw in content.split(b"\n"):
+            match = _LINE.match(raw)
+            if match is None:
+                continue  # a torn last line: its change never took effect
+            sid = match.group(1).decode()
+            self.entries.pop(sid, None)  # keep insertion order = last change
+            digest = bytes.fromhex(match.group(3).decode()) if match.group(3) else b""
+            self.entries[sid] = (int(match.group(2)), digest)
+            self.lines += 1
+
+    def set(self, sid: str, seq: int, digest: bytes) -> None:
+        self.entries.pop(sid, None)
+        self.entries[sid] = (seq, digest)
+        if self.lines >= 2 * JOURNAL_LIMIT:
+            self._rewrite()
+            return
+        self.handle.seek(0, os.SEEK_END)
+        line = f"{sid} {seq} {digest.hex()}\n".encode()
+        self.handle.write(b"\n" + line if self.torn else line)
+        self.torn = False
+        self.handle.flush()
+        self.lines += 1
+        if self.durable:
+            os.fsync(self.handle.fileno())
+
+    def _rewrite(self) -> None:
+        newest = list(self.entries.items())[-JOURNAL_LIMIT:]
+        self.entries = dict(newest)
+        self.handle.seek(0)
+        self.handle.truncate()
+        body = "".join(f"{sid} {seq} {d.hex()}\n" for sid, (seq, d) in newest)
+        self.handle.write(body.encode())
+        self.handle.flush()
+        self.lines = len(newest)
+        self.torn = False
+        if self.durable:
+            os.fsync(self.handle.fileno())
+
+
+class Resumed:
+    """A running session's journal entry, with the journal locked.
+
+    Attributes:
+        counter: The sequence number the next restore must present.
+        last: Digest of the request that set the counter.
+    """
+
+    def __init__(self, log: _Log, sid: str, counter: int, last: bytes) -> None:
+        self._log, self._sid = log, sid
+        self.counter, self.last = counter, last
+
+    def advance(self, digest: bytes) -> None:
+        """Move the counter one step (the blob numbered ``counter`` never restores again)."""
+        self._log.set(self._sid, self.counter + 1, digest)
+        self.counter += 1
+        self.last = digest
 
 
 class NodeStore:
@@ -51,29 +136,35 @@ class NodeStore:
 
     Args:
         directory: The directory (created with mode 0700 if missing).
+        durable: fsync every journal change before returning.
     """
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(self, directory: Path | str, *, durable: bool = False) -> None:
         self.directory = Path(directory)
+        self.durable = durable
 
     @classmethod
     def for_node(cls, node_config: Mapping[str, Any], node_id: int) -> NodeStore:
         """The store a node's config (or the environment) points to.
 
         Raises:
-            InvalidInputError: ``secagg-dir`` is given but is not a non-empty string.
+            InvalidInputError: ``secagg-dir`` is given but is not a non-empty
+                string, or ``secagg-durable`` is not a boolean.
         """
+        durable = node_config.get(DURABLE_KEY, False)
+        if not isinstance(durable, bool):
+            raise InvalidInputError(f"node config {DURABLE_KEY} must be true or false.")
         configured = node_config.get(DIR_KEY)
         if configured is not None:
             if not isinstance(configured, str) or not configured:
                 raise InvalidInputError(
                     f"node config {DIR_KEY} must be a directory path, got {configured!r}."
                 )
-            return cls(Path(configured).expanduser())
+            return cls(Path(configured).expanduser(), durable=durable)
         from_env = os.environ.get(DIR_ENV)
         if from_env:
-            return cls(Path(from_env).expanduser())
-        return cls(get_flwr_home() / "secagg" / f"node-{node_id}")
+            return cls(Path(from_env).expanduser(), durable=durable)
+        return cls(get_flwr_home() / "secagg" / f"node-{node_id}", durable=durable)
 
     def _ensure_dir(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -84,17 +175,23 @@ class NodeStore:
         Raises:
             InvalidInputError: The key file exists but does not hold 32 bytes.
         """
-        self._ensure_dir()
         path = self.directory / "state.key"
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
             data = path.read_bytes()
-            if len(data) != KEY_LEN:
-                raise InvalidInputError(
-                    f"the state key {path} must hold {KEY_LEN} bytes, it holds {len(data)}."
-                ) from None
-            return data
+        except FileNotFoundError:
+            return self._create_key(path)
+        if len(data) != KEY_LEN:
+            raise InvalidInputError(
+                f"the state key {path} must hold {KEY_LEN} bytes, it holds {len(data)}."
+            )
+        return data
+
+    def _create_key(self, path: Path) -> bytes:
+        self._ensure_dir()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it meanwhile
+            return self.key()
         key = os.urandom(KEY_LEN)
         with os.fdopen(fd, "wb") as handle:
             handle.write(key)
@@ -103,27 +200,16 @@ class NodeStore:
         return key
 
     @contextlib.contextmanager
-    def _journal(self) -> Iterator[dict[str, list[Any]]]:
-        """The journal, locked; changes are written back atomically on exit."""
-        self._ensure_dir()
-        with open(self.directory / "journal.lock", "a+") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            path = self.directory / "journal.json"
-            try:
-                entries: dict[str, list[Any]] = json.loads(path.read_text())
-            except FileNotFoundError:
-                entries = {}
-            before = json.dumps(entries)
-            yield entries
-            if json.dumps(entries) != before:
-                while len(entries) > JOURNAL_LIMIT:
-                    del entries[next(iter(entries))]
-                tmp = path.with_suffix(".tmp")
-                with open(tmp, "w") as handle:
-                    json.dump(entries, handle)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, path)
+    def _journal(self) -> Iterator[_Log]:
+        path = self.directory / "journal"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # first use: make the directory
+            self._ensure_dir()
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "r+b", buffering=0) as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            yield _Log(handle, self.durable)
 
     def begin(self, session_id: bytes, digest: bytes) -> None:
         """Record a new session (its R0 request); the blob it exports carries 0.
@@ -133,43 +219,64 @@ class NodeStore:
                 session starts once per node.
         """
         sid = session_id.hex()
-        with self._journal() as entries:
-            if sid in entries:
+        with self._journal() as log:
+            if sid in log.entries:
                 raise ProtocolViolationError(
                     f"session {sid[:16]} already started on this node; it is not started again."
                 )
-            entries[sid] = [0, digest.hex()]
+            log.set(sid, 0, digest)
 
-    def advance(self, session_id: bytes, blob_seq: int, digest: bytes) -> int:
-        """The sequence number to restore a blob with, advancing the counter first.
-
-        A blob whose number equals the counter advances it (and the request's
-        digest is recorded); the blob just before it restores again only for
-        the very request that advanced the counter, which replays the same
-        bytes (PROTOCOL.md §13's determinism). Anything else is refused.
+    def position(self, session_id: bytes) -> tuple[int, bytes]:
+        """The session's counter and the digest of the request that set it.
 
         Raises:
-            ProtocolViolationError: Unknown or finished session, or a stale blob.
+            ProtocolViolationError: The session is unknown here or has ended.
         """
         sid = session_id.hex()
-        with self._journal() as entries:
-            entry = entries.get(sid)
+        with self._journal() as log:
+            entry = log.entries.get(sid)
+        if entry is None or entry[0] == _DONE:
+            raise ProtocolViolationError(
+                f"session {sid[:16]} is not running on this node; its state is not restored."
+            )
+        return entry
+
+    @contextlib.contextmanager
+    def resume(self, session_id: bytes) -> Iterator[Resumed]:
+        """Hold the journal locked while a session is restored and its counter advanced.
+
+        Raises:
+            ProtocolViolationError: The session is unknown here or has ended.
+        """
+        sid = session_id.hex()
+        with self._journal() as log:
+            entry = log.entries.get(sid)
             if entry is None or entry[0] == _DONE:
                 raise ProtocolViolationError(
                     f"session {sid[:16]} is not running on this node; its state is not restored."
                 )
-            counter, last = int(entry[0]), str(entry[1])
-            if blob_seq == counter:
-                entries[sid] = [counter + 1, digest.hex()]
-                return counter
-            if blob_seq == counter - 1 and last == digest.hex():
-                return blob_seq
-            raise ProtocolViolationError(
-                f"the stored state of session {sid[:16]} is stale (sequence {blob_seq}, "
-                f"the node's counter is {counter}); it is not restored."
-            )
+            yield Resumed(log, sid, entry[0], entry[1])
+
+    def advance(self, session_id: bytes, seq: int, digest: bytes) -> None:
+        """Move the counter from ``seq`` to ``seq + 1``, recording the request's digest.
+
+        Call it after restoring the blob numbered ``seq`` and before handing
+        the restored session any message: that blob can then never restore again.
+
+        Raises:
+            ProtocolViolationError: The counter is no longer ``seq`` (another
+                process advanced it) or the session has ended.
+        """
+        sid = session_id.hex()
+        with self._journal() as log:
+            entry = log.entries.get(sid)
+            if entry is None or entry[0] != seq:
+                raise ProtocolViolationError(
+                    f"the counter of session {sid[:16]} moved on; this state is not used."
+                )
+            log.set(sid, seq + 1, digest)
 
     def finish(self, session_id: bytes) -> None:
         """Mark a session ended: nothing of it restores again."""
-        with self._journal() as entries:
-            entries[session_id.hex()] = [_DONE, ""]
+        with self._journal() as log:
+            log.set(session_id.hex(), _DONE, b"")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, RecordDict
@@ -81,7 +82,7 @@ def put_payload(
     """
     record = ConfigRecord({_STAGE: stage})
     for name, value in (fields or {}).items():
-        record[name] = value  # type: ignore[assignment]
+        record[name] = cast(Any, value)  # the values ConfigRecord accepts
     arrays = ArrayRecord()
     for i, data in enumerate(messages):
         if len(data) >= INLINE_LIMIT:

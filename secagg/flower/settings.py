@@ -98,7 +98,9 @@ class Settings:
             planner's gamma); 0 means none does.
         k: Neighbours per node (None: the planner chooses). Flower's
             ``num_shares`` counts the node itself: k = num_shares - 1. A k
-            of at least the sampled count minus one means the complete graph.
+            of at least the sampled count minus one means the complete graph;
+            below that k must be even (a round whose sample makes it odd and
+            incomplete fails, saying so).
         t: Shamir threshold (None: the planner's rule for the graph).
         n_min: Fewest survivors whose sum may be released (None: the
             planner's max(t, n - floor(dropout * n))).
@@ -139,13 +141,6 @@ class Settings:
                 raise InvalidInputError(
                     f"{name} must be None or an integer >= {low}, got {value!r}."
                 )
-        if self.k is not None and self.k % 2 == 1:
-            # An odd k is only valid as the complete graph, which depends on the
-            # round's sample size; k >= n - 1 already selects it.
-            raise InvalidInputError(
-                f"k must be even (a sparse graph), got k = {self.k}; a k at least the "
-                "sampled count minus one selects the complete graph."
-            )
         mode = Mode.parse(self.mode)
         if mode is not Mode.SEMI_HONEST:
             raise InvalidInputError(

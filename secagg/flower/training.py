@@ -18,8 +18,9 @@ from enum import StrEnum
 import flwr.compat.common.recorddict_compat as compat
 import numpy as np
 from flwr.app import Array, ArrayRecord, RecordDict
-from flwr.common import Code, ndarrays_to_parameters, parameters_to_ndarrays
+from flwr.common import Code, Parameters, ndarrays_to_parameters, parameters_to_ndarrays
 
+from ..encoding import Layout
 from ..exceptions import InvalidInputError
 
 __all__ = [
@@ -28,9 +29,12 @@ __all__ = [
     "TrainingError",
     "apply_mean",
     "legacy_parameters",
+    "model_record",
     "read_global",
     "read_trained",
+    "same_arrays",
     "update",
+    "update_layout",
 ]
 
 
@@ -152,10 +156,33 @@ def _check_same_layout(sent: Model, trained: Model) -> None:
             )
 
 
+def update_layout(model: Model) -> Layout:
+    """The codec layout of an update of ``model``: its shapes, in float64.
+
+    Updates are encoded from float64 whatever the parameters' float dtype, so
+    both sides build the same layout from the global parameters.
+
+    Raises:
+        TrainingError: A parameter array is not floating point.
+    """
+    for i, a in enumerate(model.arrays):
+        if not np.issubdtype(a.dtype, np.floating):
+            raise TrainingError(
+                f"parameter array {i} has dtype {a.dtype}; only floating-point parameters "
+                "can be aggregated."
+            )
+    if not model.arrays:
+        raise TrainingError("the model has no parameter array.")
+    return Layout(
+        tuple(tuple(int(d) for d in a.shape) for a in model.arrays),
+        tuple(np.dtype(np.float64) for _ in model.arrays),
+    )
+
+
 def update(sent: Model, trained: Model) -> list[np.ndarray]:
-    """The update: trained minus global, array by array, in the arrays' dtypes."""
+    """The update: trained minus global, array by array, in float64."""
     return [
-        (t.astype(np.float64) - s.astype(np.float64)).astype(s.dtype)
+        np.subtract(t, s, dtype=np.float64)
         for s, t in zip(sent.arrays, trained.arrays, strict=True)
     ]
 
@@ -164,13 +191,39 @@ def apply_mean(sent: Model, mean: Sequence[np.ndarray]) -> Model:
     """The global parameters plus the mean update, in the global arrays' dtypes."""
     return Model(
         tuple(
-            (s.astype(np.float64) + np.asarray(d, dtype=np.float64)).astype(s.dtype)
+            np.add(s, d, dtype=np.float64).astype(s.dtype, copy=False)
             for s, d in zip(sent.arrays, mean, strict=True)
         ),
         sent.names,
     )
 
 
-def legacy_parameters(model: Model) -> object:
+def model_record(content: RecordDict, flavour: Flavour) -> ArrayRecord:
+    """The ArrayRecord holding the global parameters of a train request.
+
+    Raises:
+        TrainingError: The request does not hold it in the expected form.
+    """
+    if flavour is Flavour.LEGACY:
+        record = content.array_records.get("fitins.parameters")
+        if record is None:
+            raise TrainingError("the train request carries no legacy FitIns parameters.")
+        return record
+    return _single_array_record(content, "a train request")[1]
+
+
+def same_arrays(a: ArrayRecord, b: ArrayRecord) -> bool:
+    """True when two ArrayRecords hold the same names, dtypes, shapes and bytes."""
+    if a is b:
+        return True
+    if list(a.keys()) != list(b.keys()):
+        return False
+    return all(
+        (x.dtype, tuple(x.shape), x.stype, x.data) == (y.dtype, tuple(y.shape), y.stype, y.data)
+        for x, y in zip(a.values(), b.values(), strict=True)
+    )
+
+
+def legacy_parameters(model: Model) -> Parameters:
     """The model as legacy ``Parameters``."""
     return ndarrays_to_parameters(list(model.arrays))

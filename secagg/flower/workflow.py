@@ -91,7 +91,7 @@ class SecAggWorkflow:
             return
         fitres = FitRes(
             status=Status(code=Code.OK, message="secure aggregate"),
-            parameters=legacy_parameters(outcome.model),  # type: ignore[arg-type]
+            parameters=legacy_parameters(outcome.model),
             num_examples=1,
             metrics={},
         )

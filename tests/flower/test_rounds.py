@@ -140,14 +140,29 @@ def test_a_node_whose_training_fails_never_joins(flavour, tmp_path):
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_messages_and_replies_delivered_twice_are_removed(flavour, tmp_path):
-    """Every request and every reply delivered twice: nobody is dropped, the mean is exact."""
+    """Every request and reply delivered twice: a node answers a repeat with the same
+    bytes (without its state machine), nobody is dropped, the mean is exact."""
     app = legacy_app() if flavour == "legacy" else message_app()
     grid = make_grid(app, 10, tmp_path)
     grid.deliver_twice = True
     grid.reply_twice = True
+    replies: dict[tuple[int, str], list] = {}
+
+    def keep(nid, reply):
+        assert not reply.has_error(), reply.error.reason
+        stage = reply.content.config_records["secagg"]["stage"]
+        record = dict(reply.content.config_records["secagg"])
+        arrays = reply.content.array_records.get("secagg.arrays")
+        record.update({k: v.data for k, v in (arrays or {}).items()})
+        replies.setdefault((nid, stage), []).append(record)
+        return reply
+
+    grid.after_reply = keep
     run = run_legacy(grid, 10, 1, DEFAULT) if flavour == "legacy" else run_message(grid, 1, DEFAULT)
     assert len(run.outcomes[0].survivors) == 10 and not run.outcomes[0].dropped
     assert_aggregate(run, 1, DEFAULT)
+    assert len(replies) == 40
+    assert all(len(pair) == 2 and pair[0] == pair[1] for pair in replies.values())
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

@@ -77,9 +77,9 @@ def legacy_app() -> ClientApp:
     return ClientApp(client_fn=client_fn, mods=[secagg_mod])
 
 
-def message_app() -> ClientApp:
-    """A Message-API ClientApp with @app.train() and secagg_train_mod."""
-    app = ClientApp(mods=[secagg_train_mod])
+def message_app(mods: Sequence = (secagg_train_mod,)) -> ClientApp:
+    """A Message-API ClientApp with @app.train() and (by default) secagg_train_mod."""
+    app = ClientApp(mods=list(mods))
 
     @app.train()
     def train(msg: Message, context: Context) -> Message:

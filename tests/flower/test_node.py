@@ -185,3 +185,34 @@ def test_a_node_refuses_a_cohort_below_its_minimum(tmp_path: Path):
     run = run_message(grid, 1, Settings(k=2, t=2, n_min=2))
     outcome = run.outcomes[0]
     assert outcome.completed and FIRST_NODE not in outcome.survivors
+
+
+def test_a_rerun_after_the_app_raised_gives_the_same_bytes(tmp_path: Path):
+    """The app raises after the mod answered R1 (Flower keeps the old state, the journal
+    moved on); the same request again restores the old state and gives the same bytes."""
+    from flwr.app import Context
+
+    from secagg.flower import secagg_train_mod
+
+    first_answers: dict[int, bytes] = {}
+
+    def flaky(msg: Message, context: Context, call_next) -> Message:  # noqa: ANN001
+        reply = call_next(msg, context)
+        if stage_of(msg) == "R1" and context.node_id not in first_answers:
+            first_answers[context.node_id] = reply.content.config_records["secagg"]["msg.0"]
+            raise RuntimeError("the app fails after the mod answered")
+        return reply
+
+    grid = make_grid(message_app(mods=[flaky, secagg_train_mod]), 3, tmp_path)
+    grid.deliver_twice = True
+    later: dict[int, bytes] = {}
+
+    def keep(nid: int, reply: Message) -> Message:
+        if not reply.has_error() and stage_of(reply) == "R1":
+            later.setdefault(nid, reply.content.config_records["secagg"]["msg.0"])
+        return reply
+
+    grid.after_reply = keep
+    run = run_message(grid, 1, Settings(k=2, t=2, n_min=3))
+    assert run.outcomes[0].completed and len(run.outcomes[0].survivors) == 3
+    assert first_answers and first_answers == later

@@ -13,8 +13,9 @@ node, readable by the node operator only, holding:
   ended) and the digest of the request that set it. The last line of a
   session wins. Lines are appended under an exclusive lock in one
   ``write`` each; a torn last line (a process killed mid-write, before any
-  reply could leave) is ignored. When the log exceeds
-  :data:`JOURNAL_LIMIT` sessions it is rewritten with the newest ones.
+  reply could leave) is ignored. When the log holds more than twice
+  :data:`JOURNAL_LIMIT` lines it is rewritten with the newest
+  :data:`JOURNAL_LIMIT` sessions.
 
 Neither the key nor the counter ever enters ``context.state``: a copy of the
 state (a rollback) is useless without the counter, which only moves forward.
@@ -62,31 +63,42 @@ _LINE = re.compile(rb"^([0-9a-f]{64}) (-1|[0-9]{1,18}) ([0-9a-f]{64})?$")
 
 
 class _Log:
-    """The journal file, locked: its entries and an append method."""
+    """The journal file, locked: look up a session's last line, append a change.
+
+    A lookup searches the log backwards for the session id at the start of a
+    complete line, so its cost does not grow with the number of sessions
+    parsed; only the rare rewrite parses every line.
+    """
 
     def __init__(self, handle: Any, durable: bool) -> None:
         self.handle = handle
         self.durable = durable
-        self.entries: dict[str, tuple[int, bytes]] = {}
-        self.lines = 0
         handle.seek(0)
-        content = handle.read()
+        self.content: bytes = handle.read()
         # A torn last line must not swallow the next change: start it afresh.
-        self.torn = bool(content) and not content.endswith(b"\n")
-        for raw in content.split(b"\n"):
-            match = _LINE.match(raw)
-            if match is None:
-                continue  # a torn last line: its change never took effect
-            sid = match.group(1).decode()
-            self.entries.pop(sid, None)  # keep insertion order = last change
-            digest = bytes.fromhex(match.group(3).decode()) if match.group(3) else b""
-            self.entries[sid] = (int(match.group(2)), digest)
-            self.lines += 1
+        self.torn = bool(self.content) and not self.content.endswith(b"\n")
+        self.changes: dict[str, tuple[int, bytes]] = {}
+
+    def get(self, sid: str) -> tuple[int, bytes] | None:
+        """The session's last (counter, digest), or None if it is not in the log."""
+        if sid in self.changes:
+            return self.changes[sid]
+        content, key = self.content, sid.encode()
+        complete = content.rfind(b"\n") + 1  # a torn last line never took effect
+        pos = content.rfind(key, 0, complete)
+        while pos >= 0:
+            if pos == 0 or content[pos - 1] == 0x0A:
+                line = content[pos : content.index(b"\n", pos)]
+                match = _LINE.match(line)
+                if match is not None:
+                    return _parse(match)
+            pos = content.rfind(key, 0, pos)
+        return None
 
     def set(self, sid: str, seq: int, digest: bytes) -> None:
-        self.entries.pop(sid, None)
-        self.entries[sid] = (seq, digest)
-        if self.lines >= 2 * JOURNAL_LIMIT:
+        """Append a change (or rewrite the log once it holds too many lines)."""
+        self.changes[sid] = (seq, digest)
+        if self.content.count(b"\n") + len(self.changes) > 2 * JOURNAL_LIMIT:
             self._rewrite()
             return
         self.handle.seek(0, os.SEEK_END)
@@ -94,22 +106,34 @@ class _Log:
         self.handle.write(b"\n" + line if self.torn else line)
         self.torn = False
         self.handle.flush()
-        self.lines += 1
         if self.durable:
             os.fsync(self.handle.fileno())
 
     def _rewrite(self) -> None:
-        newest = list(self.entries.items())[-JOURNAL_LIMIT:]
-        self.entries = dict(newest)
+        entries: dict[str, tuple[int, bytes]] = {}
+        for raw in self.content.split(b"\n"):
+            match = _LINE.match(raw)
+            if match is not None:
+                sid = match.group(1).decode()
+                entries.pop(sid, None)  # insertion order = order of last change
+                entries[sid] = _parse(match)
+        for sid, entry in self.changes.items():
+            entries.pop(sid, None)
+            entries[sid] = entry
+        newest = list(entries.items())[-JOURNAL_LIMIT:]
+        body = "".join(f"{sid} {seq} {d.hex()}\n" for sid, (seq, d) in newest).encode()
         self.handle.seek(0)
         self.handle.truncate()
-        body = "".join(f"{sid} {seq} {d.hex()}\n" for sid, (seq, d) in newest)
-        self.handle.write(body.encode())
+        self.handle.write(body)
         self.handle.flush()
-        self.lines = len(newest)
-        self.torn = False
+        self.content, self.changes, self.torn = body, {}, False
         if self.durable:
             os.fsync(self.handle.fileno())
+
+
+def _parse(match: re.Match[bytes]) -> tuple[int, bytes]:
+    digest = bytes.fromhex(match.group(3).decode()) if match.group(3) else b""
+    return int(match.group(2)), digest
 
 
 class Resumed:
@@ -220,7 +244,7 @@ class NodeStore:
         """
         sid = session_id.hex()
         with self._journal() as log:
-            if sid in log.entries:
+            if log.get(sid) is not None:
                 raise ProtocolViolationError(
                     f"session {sid[:16]} already started on this node; it is not started again."
                 )
@@ -234,7 +258,7 @@ class NodeStore:
         """
         sid = session_id.hex()
         with self._journal() as log:
-            entry = log.entries.get(sid)
+            entry = log.get(sid)
         if entry is None or entry[0] == _DONE:
             raise ProtocolViolationError(
                 f"session {sid[:16]} is not running on this node; its state is not restored."
@@ -250,7 +274,7 @@ class NodeStore:
         """
         sid = session_id.hex()
         with self._journal() as log:
-            entry = log.entries.get(sid)
+            entry = log.get(sid)
             if entry is None or entry[0] == _DONE:
                 raise ProtocolViolationError(
                     f"session {sid[:16]} is not running on this node; its state is not restored."
@@ -269,7 +293,7 @@ class NodeStore:
         """
         sid = session_id.hex()
         with self._journal() as log:
-            entry = log.entries.get(sid)
+            entry = log.get(sid)
             if entry is None or entry[0] != seq:
                 raise ProtocolViolationError(
                     f"the counter of session {sid[:16]} moved on; this state is not used."

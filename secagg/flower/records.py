@@ -86,7 +86,7 @@ def put_payload(
     arrays = ArrayRecord()
     for i, data in enumerate(messages):
         if len(data) >= INLINE_LIMIT:
-            arrays[f"{_PREFIX}{i}"] = Array(np.frombuffer(data, dtype=np.uint8))
+            arrays[f"{_PREFIX}{i}"] = _uint8_array(data)
         else:
             record[f"{_PREFIX}{i}"] = bytes(data)
     content[CONFIG_KEY] = record
@@ -107,6 +107,24 @@ def strip_payload(content: RecordDict) -> None:
             del content[key]
 
 
+def _npy_header(length: int) -> bytes:
+    """The .npy (format 1.0) header numpy writes for a 1-D uint8 array of this length."""
+    text = f"{{'descr': '|u1', 'fortran_order': False, 'shape': ({length},), }}"
+    pad = 64 - (10 + len(text) + 1) % 64
+    text += " " * (pad % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode()
+
+
+def _uint8_array(data: bytes) -> Array:
+    """A 1-D uint8 Array of ``data``, as ``np.save`` would store it, without numpy's parser."""
+    return Array(
+        dtype="uint8",
+        shape=(len(data),),
+        stype="numpy.ndarray",
+        data=_npy_header(len(data)) + bytes(data),
+    )
+
+
 def _array_bytes(name: str, value: object) -> bytes:
     if not isinstance(value, Array):
         raise MalformedMessageError(f"entry {name} of {ARRAYS_KEY} is not an Array.")
@@ -115,6 +133,11 @@ def _array_bytes(name: str, value: object) -> bytes:
             f"entry {name} of {ARRAYS_KEY} must be a 1-D uint8 numpy array, got dtype "
             f"{value.dtype!r}, shape {tuple(value.shape)} and stype {value.stype!r}."
         )
+    length = int(value.shape[0])
+    header = _npy_header(length)
+    raw = value.data
+    if len(raw) == len(header) + length and raw.startswith(header):
+        return raw[len(header) :]  # the layout our writer (and np.save) produces
     try:
         data = value.numpy()
     except Exception as exc:  # numpy's own parse errors: any of them means malformed

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("flwr", reason="the flower extra is not installed")
 
@@ -214,3 +216,20 @@ def test_evaluate_messages_pass_through_untouched(tmp_path: Path):
         )
     )[0]
     assert reply.has_error() and "No evaluate function" in reply.error.reason
+
+
+@settings(max_examples=40)
+@given(st.integers(min_value=1, max_value=3_000_000))
+def test_large_messages_are_stored_exactly_as_np_save_stores_them(length: int):
+    """The uint8 Array carrying a large message holds np.save's bytes, so any numpy reads it."""
+    import io
+
+    from secagg.flower.records import _array_bytes, _uint8_array
+
+    data = (bytes(range(256)) * (length // 256 + 1))[:length]
+    buffer = io.BytesIO()
+    np.save(buffer, np.frombuffer(data, dtype=np.uint8), allow_pickle=False)
+    array = _uint8_array(data)
+    assert array.data == buffer.getvalue()
+    assert _array_bytes("msg.0", array) == data
+    assert array.numpy().tobytes() == data

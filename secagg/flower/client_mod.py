@@ -78,6 +78,13 @@ class Refused(SecAggError):
 def node_policy(node_config: Mapping[str, Any]) -> ClientPolicy:
     """The node operator's policy from the node config (``secagg-min-n`` etc.).
 
+    Args:
+        node_config: The SuperNode's node config.
+
+    Returns:
+        The :class:`~secagg.protocol.policy.ClientPolicy` (semi_honest only:
+        no registry digest).
+
     Raises:
         InvalidInputError: A policy entry has the wrong type or range.
     """

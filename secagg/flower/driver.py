@@ -167,6 +167,10 @@ class RoundSession:
     def run(self, *, stop_before_unmasking: bool = False) -> RoundOutcome:
         """Run the stages (all of them, or up to the masked upload).
 
+        Args:
+            stop_before_unmasking: Stop once the masked vectors are in (the
+                Message-API strategy unmasks in ``aggregate_train``).
+
         Returns:
             The outcome so far (complete once the last stage ran).
         """

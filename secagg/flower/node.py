@@ -171,6 +171,13 @@ class NodeStore:
     def for_node(cls, node_config: Mapping[str, Any], node_id: int) -> NodeStore:
         """The store a node's config (or the environment) points to.
 
+        Args:
+            node_config: The SuperNode's node config.
+            node_id: The node's id (names the default directory).
+
+        Returns:
+            The NodeStore.
+
         Raises:
             InvalidInputError: ``secagg-dir`` is given but is not a non-empty
                 string, or ``secagg-durable`` is not a boolean.

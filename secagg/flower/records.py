@@ -77,6 +77,12 @@ def put_payload(
 ) -> RecordDict:
     """Write a stage's protocol messages (and extra fields) into ``content``.
 
+    Args:
+        content: The message content to add the records to.
+        stage: The stage marker.
+        messages: The protocol messages, in order.
+        fields: Extra ConfigRecord entries (the R0 parameters).
+
     Returns:
         ``content``, for chaining.
     """
@@ -160,6 +166,9 @@ def read_payload(
         stages: The stage markers acceptable here.
         allowed_fields: Names of extra ConfigRecord entries accepted besides
             the stage and the messages.
+
+    Returns:
+        The stage, the messages in order and the extra fields.
 
     Raises:
         MalformedMessageError: Any deviation from the layout above, named.

@@ -74,6 +74,13 @@ class CodecSpec:
     def codec(self, layout: Layout, n: int) -> UpdateCodec:
         """The codec for ``n`` clients' updates of this layout.
 
+        Args:
+            layout: Shapes of the update arrays (float64).
+            n: Clients in the session (the codec's ``n_max``).
+
+        Returns:
+            The :class:`~secagg.encoding.UpdateCodec`.
+
         Raises:
             InvalidInputError: The parameters need more than 64 bits for n clients.
         """
@@ -169,6 +176,13 @@ class Settings:
 
     def session(self, n: int, layout: Layout) -> tuple[Config, UpdateCodec]:
         """The config and codec of one round with ``n`` sampled nodes.
+
+        Args:
+            n: Nodes sampled this round.
+            layout: Shapes of the update arrays (float64).
+
+        Returns:
+            The session Config and the codec, checked against each other.
 
         Raises:
             InvalidInputError: Fewer than 3 nodes, or the planner or the

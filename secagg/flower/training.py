@@ -81,6 +81,13 @@ def _single_array_record(content: RecordDict, what: str) -> tuple[str, ArrayReco
 def read_global(content: RecordDict, flavour: Flavour) -> Model:
     """The global parameters a train request carries (protocol records removed).
 
+    Args:
+        content: The request's content.
+        flavour: Legacy FitIns records or a Message-API ArrayRecord.
+
+    Returns:
+        The arrays (and their names for the Message API).
+
     Raises:
         TrainingError: The request does not hold them in the expected form.
     """
@@ -102,6 +109,15 @@ def read_trained(
     content: RecordDict, flavour: Flavour, sent: Model, weight_key: str
 ) -> tuple[Model, float]:
     """The trained parameters and the example count of a train reply.
+
+    Args:
+        content: The app's reply content.
+        flavour: Legacy FitRes records or a Message-API reply.
+        sent: The global parameters the node was sent (the layout to match).
+        weight_key: MetricRecord key of the example count (Message API).
+
+    Returns:
+        The trained arrays and the example count.
 
     Raises:
         TrainingError: The reply reports a failure, lacks the parameters or the
@@ -161,6 +177,12 @@ def update_layout(model: Model) -> Layout:
 
     Updates are encoded from float64 whatever the parameters' float dtype, so
     both sides build the same layout from the global parameters.
+
+    Args:
+        model: The global parameters.
+
+    Returns:
+        Their shapes, with float64 dtypes.
 
     Raises:
         TrainingError: A parameter array is not floating point.

@@ -1,5 +1,6 @@
 # make demo  - set everything up and run the main job
 # make test  - set everything up and pass the tests
+# make test-flower - the Flower adapter's tests, in their own virtualenv with flwr
 # The virtualenv is reused while pyproject.toml / setup.py are unchanged (stamp
 # files); the compiled core is rebuilt whenever csrc/ or build.py change.
 
@@ -12,7 +13,7 @@ VPY    := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
 .PHONY: all venv build test demo walkthrough sanitize test-c sdist-test bench bench-core lint clean
-.PHONY: wheel wheel-test notebook teach
+.PHONY: wheel wheel-test notebook teach test-flower bench-flower
 
 all: test
 
@@ -79,6 +80,27 @@ teach: build
 	$(VPY) -m secagg teach robust --out out/teach
 	$(VPY) -m secagg teach masking --out out/teach
 
+# The Flower adapter in its own virtualenv: the flower extra plus flwr[simulation]
+# (Ray, for the simulation-engine test), so flwr's own pins decide pycryptodome
+# (3.x) and cryptography (50.x). Runs tests/flower: the in-process rounds, the
+# example in the simulation engine and a deployment on 127.0.0.1.
+FLOWER_VENV ?= .venv-flower
+FPY := $(FLOWER_VENV)/bin/python
+
+$(FLOWER_VENV)/.stamp-deps: pyproject.toml setup.py
+	$(PYTHON) -m venv $(FLOWER_VENV)
+	$(FPY) -m pip install --quiet --upgrade pip "setuptools>=77"
+	$(FPY) -m pip install --quiet -e '.[flower,test]' 'flwr[simulation]>=1.42,<1.43'
+	touch $@
+
+test-flower: $(FLOWER_VENV)/.stamp-deps
+	$(FPY) setup.py --quiet build_ext --inplace 2>&1 | { grep -v -e _BetaConfiguration -e 'warnings.warn' || true; }
+	$(FPY) -c "import flwr, Crypto, cryptography; print('flwr', flwr.__version__, '| pycryptodome', Crypto.__version__, '| cryptography', cryptography.__version__)"
+	HYPOTHESIS_PROFILE=ci $(FPY) -m pytest -p no:cacheprovider --durations=5 tests/flower $(PYTEST_ARGS)
+
+bench-flower: $(FLOWER_VENV)/.stamp-deps
+	$(FPY) -m bench.flower
+
 bench: build
 	$(VPY) -m pytest bench --benchmark-enable --benchmark-only -p no:cacheprovider
 
@@ -87,8 +109,8 @@ bench-core: build
 
 lint: venv
 	$(VPY) -m pip install --quiet "ruff==0.17.6" "mypy==2.4.1"
-	$(VPY) -m ruff check secagg fl bench tests build.py setup.py
-	$(VPY) -m ruff format --check secagg fl bench tests build.py setup.py
+	$(VPY) -m ruff check secagg fl bench tests examples build.py setup.py
+	$(VPY) -m ruff format --check secagg fl bench tests examples build.py setup.py
 	$(VPY) -m mypy secagg fl
 
 clean:

@@ -1,0 +1,1 @@
+"""Federated softmax regression on UCI digits, aggregated with secagg inside Flower."""

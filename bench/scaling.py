@@ -234,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     ax.set_title(
         f"One round, m = {args.dim:,}, {args.dropout:.0%} dropout after R1, "
         f"{args.workers} worker{'s' if args.workers > 1 else ''}\n"
-        f"{info.get('cpu', '')} ({crypto.backend_name()}, {prg.selected_implementation()})"
+        f"{info.get('cpu', '')} {info.get('microarchitecture') or ''} "
+        f"({crypto.backend_name()}, {prg.selected_implementation()})"
     )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import _core
+from . import _core_gf61
 from .exceptions import (
     DecodingError,
     InvalidInputError,
@@ -189,7 +189,7 @@ def split(
             )
     if not blobs:
         return []
-    out = _core.shamir_split(blobs, tt, xa, rnd)
+    out = _core_gf61.shamir_split(blobs, tt, xa, rnd)
     result: list[list[bytes]] = []
     pos = 0
     for s in blobs:
@@ -214,7 +214,7 @@ def lagrange_at_zero(xs: Sequence[int]) -> list[int]:
     xa = _xs(xs)
     if len(xa) == 0:
         raise InvalidInputError("lagrange_at_zero needs at least one evaluation point, got none.")
-    return [int(v) for v in _core.shamir_lagrange_at_zero(xa)]
+    return [int(v) for v in _core_gf61.shamir_lagrange_at_zero(xa)]
 
 
 def _share_blob(shares: Sequence[bytes], xs: np.ndarray, size: int, what: str) -> bytes:
@@ -300,7 +300,7 @@ def reconstruct_many(
     if not shares:
         return []
     try:
-        out = _core.shamir_reconstruct(xa, tt, blob, len(shares), secret_len)
+        out = _core_gf61.shamir_reconstruct(xa, tt, blob, len(shares), secret_len)
     except DecodingError:
         raise DecodingError(
             f"reconstruction from holders {[int(x) for x in xa]} at t = {tt} gave a chunk that "
@@ -376,7 +376,7 @@ def decode(
     xa = _xs(xs)
     blob = _share_blob(shares, xa, size, "share")
     try:
-        secret, wrong = _core.rs_decode(xa, tt, blob, secret_len)
+        secret, wrong = _core_gf61.rs_decode(xa, tt, blob, secret_len)
     except DecodingError as exc:
         raise DecodingError(
             f"Reed-Solomon decoding of a {secret_len}-byte secret from {len(xa)} shares at "

@@ -15,7 +15,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from secagg import shamir
-from secagg._core import ffi, gf61_vec, lib
+from secagg._core import ffi, lib
+from secagg._core_gf61 import gf61_vec
 from secagg.exceptions import (
     DecodingError,
     InvalidInputError,

@@ -152,16 +152,11 @@ class RoundSession:
         self._requests: dict[int, bytes] | None = None
         self._finished = False
         self._start = time.monotonic()
+        cfg = self.config
         log(
             INFO,
             "secagg round %s: %s nodes, k = %s, t = %s, n_min = %s, b = %s bits, m = %s",
-            server_round,
-            self.config.n,
-            self.config.k,
-            self.config.t,
-            self.config.n_min,
-            self.config.b,
-            self.config.m,
+            *(server_round, cfg.n, cfg.k, cfg.t, cfg.n_min, cfg.b, cfg.m),
         )
 
     def run(self, *, stop_before_unmasking: bool = False) -> RoundOutcome:
@@ -182,18 +177,6 @@ class RoundSession:
             self._stage(self.server.round)
         return self._finish()
 
-    def _r0_fields(self, pid: int) -> dict[str, object]:
-        spec = self.settings.codec_spec
-        return {
-            "id": pid,
-            "flavour": self.flavour.value,
-            "clip": float(spec.clip),
-            "quantization-bits": spec.quantization_bits,
-            "max-weight": float(spec.max_weight),
-            "weight-key": self.weight_key,
-            "round": self.outcome.server_round,
-        }
-
     def _stage(self, stage: str) -> None:
         assert self._requests is not None
         requests, first = self._requests, stage == "R0"
@@ -202,7 +185,11 @@ class RoundSession:
             nid = self.node_of[pid]
             # A strategy may hand every node the same RecordDict: each gets its own.
             content = RecordDict(dict(self._first.pop(nid).items())) if first else RecordDict()
-            fields = self._r0_fields(pid) if first else None
+            fields = (
+                r0_fields(self.settings, self.flavour, self.weight_key, pid, self.outcome)
+                if first
+                else None
+            )
             put_payload(content, stage, [data], fields)
             messages.append(
                 Message(
@@ -215,7 +202,7 @@ class RoundSession:
         report = StageReport(stage, tuple(self.node_of[p] for p in sorted(requests)))
         began = time.monotonic()
         replies = self.grid.send_and_receive(messages, timeout=self.settings.stage_timeout(first))
-        problems = self._feed(stage, requests, replies, report)
+        problems = feed_replies(self.server, self.id_of, stage, requests, replies, report)
         self._requests = self.server.close_round()
         report.seconds = time.monotonic() - began
         for pid, round_name in self.server.dropped.items():
@@ -225,62 +212,7 @@ class RoundSession:
                 report.dropped[nid] = why
                 self.outcome.dropped[nid] = f"{stage}: {why}"
         self.outcome.stages.append(report)
-        self._log_stage(report)
-
-    def _feed(
-        self, stage: str, requests: Mapping[int, bytes], replies: object, report: StageReport
-    ) -> dict[int, str]:
-        """Hand each well-formed reply's messages to the server, once."""
-        problems: dict[int, str] = {}
-        seen: dict[int, list[bytes]] = {}
-        answered: list[int] = []
-        for reply in replies:  # type: ignore[attr-defined]
-            nid = reply.metadata.src_node_id
-            pid = self.id_of.get(nid)
-            if pid is None or pid not in requests:
-                log(WARNING, "secagg: ignored a reply from node %s, which was not asked", nid)
-                continue
-            if reply.has_error():
-                problems.setdefault(nid, f"error reply: {reply.error.reason}")
-                continue
-            try:
-                payload = read_payload(reply.content, (stage,))
-            except MalformedMessageError as exc:
-                problems.setdefault(nid, f"malformed reply: {exc}")
-                continue
-            fresh = False
-            for data in payload.messages:
-                earlier = seen.setdefault(nid, [])
-                if data in earlier:  # bytes equality: only compared when a node repeats
-                    continue  # an exact duplicate never reaches the state machine
-                earlier.append(data)
-                fresh = True
-                self.server.receive(pid, data)
-            if fresh:
-                answered.append(nid)
-        report.answered = tuple(sorted(set(answered)))
-        return problems
-
-    def _log_stage(self, report: StageReport) -> None:
-        log(
-            INFO,
-            "secagg round %s, %s %s: %s asked, %s answered, %.2f s",
-            self.outcome.server_round,
-            report.stage,
-            STAGE_NAMES[report.stage],
-            len(report.asked),
-            len(report.answered),
-            report.seconds,
-        )
-        for nid, why in sorted(report.dropped.items()):
-            log(
-                WARNING,
-                "secagg round %s: node %s dropped at %s: %s",
-                self.outcome.server_round,
-                nid,
-                report.stage,
-                why,
-            )
+        log_stage(self.outcome.server_round, report)
 
     def _finish(self) -> RoundOutcome:
         if self._finished:
@@ -290,16 +222,7 @@ class RoundSession:
         elapsed = time.monotonic() - self._start
         if self._requests:
             # Abort notices let the nodes erase their session now; nobody waits for replies.
-            notices = [
-                Message(
-                    put_payload(RecordDict(), self._last_stage(), [data]),
-                    dst_node_id=self.node_of[pid],
-                    message_type=MessageType.TRAIN,
-                    group_id=str(outcome.server_round),
-                )
-                for pid, data in sorted(self._requests.items())
-            ]
-            self.grid.push_messages(notices)
+            push_notices(self.grid, self.node_of, self._last_stage(), self._requests, outcome)
             self._requests = {}
         result = self.server.result
         if self.server.state is not State.COMPLETED or result is None:
@@ -335,6 +258,108 @@ class RoundSession:
             reason,
         )
         return self.outcome
+
+
+def r0_fields(
+    settings: Settings, flavour: Flavour, weight_key: str, pid: int, outcome: RoundOutcome
+) -> dict[str, object]:
+    """What the first stage tells a node besides the protocol message: its id and how
+    to encode (clip, quantisation, weight cap, where its example count is)."""
+    spec = settings.codec_spec
+    return {
+        "id": pid,
+        "flavour": flavour.value,
+        "clip": float(spec.clip),
+        "quantization-bits": spec.quantization_bits,
+        "max-weight": float(spec.max_weight),
+        "weight-key": weight_key,
+        "round": outcome.server_round,
+    }
+
+
+def push_notices(
+    grid: Grid,
+    node_of: Mapping[int, int],
+    stage: str,
+    notices: Mapping[int, bytes],
+    outcome: RoundOutcome,
+) -> None:
+    """Send the server's last messages (abort notices) without waiting for replies."""
+    grid.push_messages(
+        [
+            Message(
+                put_payload(RecordDict(), stage, [data]),
+                dst_node_id=node_of[pid],
+                message_type=MessageType.TRAIN,
+                group_id=str(outcome.server_round),
+            )
+            for pid, data in sorted(notices.items())
+        ]
+    )
+
+
+def feed_replies(
+    server: Server,
+    id_of: Mapping[int, int],
+    stage: str,
+    requests: Mapping[int, bytes],
+    replies: object,
+    report: StageReport,
+) -> dict[int, str]:
+    """Hand each well-formed reply's messages to the server, once; node id -> what was
+    wrong with the replies that were not (error, malformed)."""
+    problems: dict[int, str] = {}
+    seen: dict[int, list[bytes]] = {}
+    answered: list[int] = []
+    for reply in replies:  # type: ignore[attr-defined]
+        nid = reply.metadata.src_node_id
+        pid = id_of.get(nid)
+        if pid is None or pid not in requests:
+            log(WARNING, "secagg: ignored a reply from node %s, which was not asked", nid)
+            continue
+        if reply.has_error():
+            problems.setdefault(nid, f"error reply: {reply.error.reason}")
+            continue
+        try:
+            payload = read_payload(reply.content, (stage,))
+        except MalformedMessageError as exc:
+            problems.setdefault(nid, f"malformed reply: {exc}")
+            continue
+        fresh = False
+        for data in payload.messages:
+            earlier = seen.setdefault(nid, [])
+            if data in earlier:  # bytes equality: only compared when a node repeats
+                continue  # an exact duplicate never reaches the state machine
+            earlier.append(data)
+            fresh = True
+            server.receive(pid, data)
+        if fresh:
+            answered.append(nid)
+    report.answered = tuple(sorted(set(answered)))
+    return problems
+
+
+def log_stage(server_round: int, report: StageReport) -> None:
+    """One INFO line per stage, one WARNING per node dropped in it."""
+    log(
+        INFO,
+        "secagg round %s, %s %s: %s asked, %s answered, %.2f s",
+        server_round,
+        report.stage,
+        STAGE_NAMES[report.stage],
+        len(report.asked),
+        len(report.answered),
+        report.seconds,
+    )
+    for nid, why in sorted(report.dropped.items()):
+        log(
+            WARNING,
+            "secagg round %s: node %s dropped at %s: %s",
+            server_round,
+            nid,
+            report.stage,
+            why,
+        )
 
 
 def failed_round(server_round: int, reason: str) -> RoundOutcome:

@@ -16,8 +16,10 @@ if [ ! -x "$WORK/venv/bin/python" ]; then
 fi
 # Dependencies first, then a non-editable build with the sanitizer flags: the
 # sanitized module lives only in this virtualenv.
+# The same as the package's [test] extra (kept in step with pyproject.toml).
 "$WORK/venv/bin/python" -m pip install --quiet "setuptools>=77" wheel cffi numpy "pycryptodome>=3.21,<5" \
-    pytest hypothesis pytest-benchmark "cryptography>=42,<52" "matplotlib>=3.7" "dp-accounting>=0.4"
+    pytest hypothesis pytest-benchmark "cryptography>=42,<52" "matplotlib>=3.7" "dp-accounting>=0.4" \
+    "phe>=1.5" "gmpy2>=2.1"
 SECAGG_SANITIZE=1 "$WORK/venv/bin/python" -m pip install --quiet --no-build-isolation \
     --force-reinstall --no-deps "$WORK/tree"
 

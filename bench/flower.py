@@ -77,7 +77,7 @@ _ADAPTER_PARTS: list[tuple[Any, tuple[str, ...]]] = [
     (ClientExport, ("export", "restore")),
     (
         client_mod,
-        ("put_payload", "read_payload", "_remember", "_cached_reply", "_keep_session", "_digest"),
+        ("put_payload", "read_payload", "_keep", "_cached_reply", "_digest"),
     ),
     (driver, ("put_payload", "read_payload")),
     (NodeStore, ("key", "begin", "position", "advance", "finish")),

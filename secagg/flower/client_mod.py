@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from logging import DEBUG, ERROR, WARNING
 from typing import Any
 
-from flwr.app import ArrayRecord, ConfigRecord, Context, Error, Message, RecordDict
+from flwr.app import ConfigRecord, Context, Error, Message, RecordDict
 from flwr.app.message_type import MessageType
 from flwr.clientapp.typing import ClientAppCallable
 from flwr.common.constant import ErrorCode
@@ -41,8 +41,6 @@ from ..protocol.messages import ConfigRequest, decode
 from ..protocol.policy import ClientPolicy
 from .node import NodeStore
 from .records import (
-    ARRAYS_KEY,
-    CONFIG_KEY,
     Payload,
     has_payload,
     put_payload,
@@ -57,10 +55,11 @@ __all__ = ["secagg_mod", "secagg_train_mod", "R0_FIELDS", "node_policy"]
 #: Entries of the R0 ConfigRecord besides the stage and the messages.
 R0_FIELDS = ("id", "flavour", "clip", "quantization-bits", "max-weight", "weight-key", "round")
 
-# context.state keys: the session (blob and public facts) and the last reply.
-_SESSION = "secagg.session"
-_REPLY = "secagg.reply"
-_REPLY_ARRAYS = "secagg.reply.arrays"
+# The one context.state record: the session (sealed blob and public facts) and
+# the last request's digest with its reply. Few entries, each bytes: Flower
+# serialises the whole Context around every message, so its shape is a cost.
+_STATE = "secagg"
+_DIGEST_LEN = 32
 
 _POLICY_KEYS = {
     "secagg-gamma-max": ("gamma_max", float, 0.0),
@@ -156,7 +155,7 @@ def _mod(msg: Message, context: Context, call_next: ClientAppCallable, flavour: 
         if payload.stage == "R0":
             replies = _start(msg, context, call_next, flavour, payload, digest, store, policy)
         else:
-            replies = _continue(context, store, policy, payload.messages[0], digest)
+            replies = _continue(context, store, policy, payload, digest)
     except TrainingError as exc:
         log(ERROR, "secagg node %s: training failed, not joining: %s", node, exc)
         return _error(msg, "training failed on this node; it does not join the round")
@@ -164,7 +163,6 @@ def _mod(msg: Message, context: Context, call_next: ClientAppCallable, flavour: 
         log(WARNING, "secagg node %s: refused the request: %s", node, exc)
         return _error(msg, "this node refused the secure-aggregation request")
     reply = put_payload(RecordDict(), payload.stage, replies)
-    _remember(context, digest, reply)
     log(DEBUG, "secagg node %s: answered %s", node, payload.stage)
     return Message(reply, reply_to=msg)
 
@@ -213,27 +211,30 @@ def _start(
     session_id = config.session_id(parsed.nonce)
     store.begin(session_id, digest)
     replies, blob = client.handle_and_export(request, store.key())
-    _keep_session(context, client, blob, [digest])
+    _keep(context, client, blob, [digest], digest, "R0", replies)
     if blob is None:
         store.finish(session_id)
     return replies
 
 
 def _continue(
-    context: Context, store: NodeStore, policy: ClientPolicy, request: bytes, digest: bytes
+    context: Context, store: NodeStore, policy: ClientPolicy, payload: Payload, digest: bytes
 ) -> list[bytes]:
     """R1..R4: restore the sealed session, advance the counter, handle, seal again."""
-    record = context.state.config_records.get(_SESSION)
-    if record is None:
+    request = payload.messages[0]
+    record = context.state.config_records.get(_STATE)
+    if record is None or "blob" not in record:
         raise Refused("no secure-aggregation session is in progress on this node.")
-    blob, sid, client_id, seen = (record.get(k) for k in ("blob", "sid", "id", "seen"))
+    blob, sid, client_id, seen_bytes = (record.get(k) for k in ("blob", "sid", "id", "seen"))
     if not (
         isinstance(blob, bytes)
         and isinstance(sid, bytes)
         and isinstance(client_id, int)
-        and isinstance(seen, list)
+        and isinstance(seen_bytes, bytes)
+        and len(seen_bytes) % _DIGEST_LEN == 0
     ):
         raise Refused("the stored session record is malformed.")
+    seen = [seen_bytes[i : i + _DIGEST_LEN] for i in range(0, len(seen_bytes), _DIGEST_LEN)]
     if digest in seen:
         raise Refused("this request was already answered in this session.")
     key = store.key()
@@ -265,7 +266,7 @@ def _continue(
     replies, new_blob = client.handle_and_export(request, key)
     if client.abort_code is not None:
         log(WARNING, "secagg node %s: session aborted (%s)", context.node_id, client.abort_code)
-    _keep_session(context, client, new_blob, [*seen, digest])
+    _keep(context, client, new_blob, [*seen, digest], digest, payload.stage, replies)
     if new_blob is None:
         store.finish(sid)
     return replies
@@ -288,38 +289,44 @@ def _r0_fields(fields: Mapping[str, Any]) -> tuple[int, CodecSpec, str]:
     return client_id, CodecSpec(clip, bits, max_weight), weight_key
 
 
-def _keep_session(context: Context, client: Client, blob: bytes | None, seen: list[bytes]) -> None:
-    """Keep the sealed blob and the public facts of the session (never the key or counter)."""
-    if blob is None:
-        context.state.config_records.pop(_SESSION, None)
-        return
-    assert client.session_id is not None
-    context.state[_SESSION] = ConfigRecord(
-        {"blob": blob, "sid": client.session_id, "id": client.id, "seen": seen}
-    )
-
-
-def _remember(context: Context, digest: bytes, reply: RecordDict) -> None:
-    """Keep the last request's digest and reply, to answer a second delivery alike."""
-    record = ConfigRecord(dict(reply.config_records[CONFIG_KEY]))
-    record["digest"] = digest
-    context.state[_REPLY] = record
-    context.state.array_records.pop(_REPLY_ARRAYS, None)
-    if ARRAYS_KEY in reply.array_records:
-        context.state[_REPLY_ARRAYS] = ArrayRecord(dict(reply.array_records[ARRAYS_KEY]))
+def _keep(
+    context: Context,
+    client: Client,
+    blob: bytes | None,
+    seen: list[bytes],
+    digest: bytes,
+    stage: str,
+    replies: list[bytes],
+) -> None:
+    """Keep the sealed blob and public facts of the session (never the key or counter),
+    and the request's digest with its reply, to answer a second delivery alike."""
+    entries: dict[str, Any] = {
+        "digest": digest,
+        "stage": stage,
+        "reply": b"".join(len(r).to_bytes(4, "big") + r for r in replies),
+    }
+    if blob is not None:
+        assert client.session_id is not None
+        entries.update(blob=blob, sid=client.session_id, id=client.id, seen=b"".join(seen))
+    context.state[_STATE] = ConfigRecord(entries)
 
 
 def _cached_reply(context: Context, digest: bytes) -> RecordDict | None:
-    record = context.state.config_records.get(_REPLY)
+    """The reply kept for this very request, if it is the last one answered."""
+    record = context.state.config_records.get(_STATE)
     if record is None or record.get("digest") != digest:
         return None
-    content = RecordDict(
-        {CONFIG_KEY: ConfigRecord({k: v for k, v in record.items() if k != "digest"})}
-    )
-    arrays = context.state.array_records.get(_REPLY_ARRAYS)
-    if arrays is not None:
-        content[ARRAYS_KEY] = ArrayRecord(dict(arrays))
-    return content
+    stage, packed = record.get("stage"), record.get("reply")
+    if not isinstance(stage, str) or not isinstance(packed, bytes):
+        raise Refused("the stored reply record is malformed.")
+    replies, pos = [], 0
+    while pos < len(packed):
+        size = int.from_bytes(packed[pos : pos + 4], "big")
+        if pos + 4 + size > len(packed):
+            raise Refused("the stored reply record is malformed.")
+        replies.append(packed[pos + 4 : pos + 4 + size])
+        pos += 4 + size
+    return put_payload(RecordDict(), stage, replies)
 
 
 def _digest(stage: str, messages: Sequence[bytes], fields: Mapping[str, Any]) -> bytes:

@@ -109,22 +109,8 @@ class LoopbackGrid(Grid):
     ) -> None:
         if not node_ids or SUPERLINK_NODE_ID in node_ids or len(set(node_ids)) != len(node_ids):
             raise ValueError(f"node ids must be distinct and not {SUPERLINK_NODE_ID}.")
-        self._apps = (
-            dict(client_app)
-            if isinstance(client_app, Mapping)
-            else dict.fromkeys(node_ids, client_app)
-        )
+        self._nodes = _Nodes(client_app, node_ids, node_configs, run_config, run_id)
         self._run = Run.create_empty(run_id)
-        self._contexts: dict[int, bytes] = {}
-        for nid in node_ids:
-            context = Context(
-                run_id=run_id,
-                node_id=nid,
-                node_config=dict((node_configs or {}).get(nid, {})),
-                state=RecordDict(),
-                run_config=dict(run_config or {}),
-            )
-            self._contexts[nid] = context_to_proto(context).SerializeToString()
         self._listed = list(node_ids)
         self._vanished: set[int] = set()
         self._replies: dict[str, list[Message]] = {}
@@ -152,7 +138,7 @@ class LoopbackGrid(Grid):
 
     def context(self, node_id: int) -> Context:
         """A copy of a node's stored Context."""
-        return context_from_proto(ProtoContext.FromString(self._contexts[node_id]))
+        return self._nodes.context(node_id)
 
     # -- Grid -------------------------------------------------------------------
 
@@ -225,7 +211,7 @@ class LoopbackGrid(Grid):
                 self.before_delivery(nid, received)
             if nid not in self._listed or nid in self._vanished:
                 return message_id
-            reply = self._run_app(nid, received, exchange)
+            reply = self._nodes.run_app(nid, received, exchange)
             if self.after_reply is not None:
                 reply = self.after_reply(nid, reply) if reply is not None else None
             if reply is None:
@@ -241,7 +227,40 @@ class LoopbackGrid(Grid):
             self._replies.setdefault(message_id, []).extend(copies)
         return message_id
 
-    def _run_app(self, nid: int, message: Message, exchange: Exchange) -> Message | None:
+
+class _Nodes:
+    """The nodes' ClientApps and their Contexts, stored serialised as a SuperNode keeps them."""
+
+    def __init__(
+        self,
+        client_app: ClientApp | Mapping[int, ClientApp],
+        node_ids: Sequence[int],
+        node_configs: Mapping[int, Mapping[str, Any]] | None,
+        run_config: Mapping[str, Any] | None,
+        run_id: int,
+    ) -> None:
+        self._apps = (
+            dict(client_app)
+            if isinstance(client_app, Mapping)
+            else dict.fromkeys(node_ids, client_app)
+        )
+        self._contexts: dict[int, bytes] = {}
+        for nid in node_ids:
+            context = Context(
+                run_id=run_id,
+                node_id=nid,
+                node_config=dict((node_configs or {}).get(nid, {})),
+                state=RecordDict(),
+                run_config=dict(run_config or {}),
+            )
+            self._contexts[nid] = context_to_proto(context).SerializeToString()
+
+    def context(self, node_id: int) -> Context:
+        """A copy of a node's stored Context."""
+        return context_from_proto(ProtoContext.FromString(self._contexts[node_id]))
+
+    def run_app(self, nid: int, message: Message, exchange: Exchange) -> Message | None:
+        """Run a node's ClientApp on a message with its stored Context (saved unless it raises)."""
         t0 = time.perf_counter()
         context = context_from_proto(ProtoContext.FromString(self._contexts[nid]))
         t1 = time.perf_counter()

@@ -129,9 +129,9 @@ def test_a_rolled_back_state_is_refused(tmp_path: Path):
         if nid != victim:
             return
         if stage == "R2":  # what the node held before R1 was handled
-            grid._contexts[nid] = saved["before R1"]
+            grid._nodes._contexts[nid] = saved["before R1"]
         if stage == "R1":
-            saved["before R1"] = grid._contexts[nid]
+            saved["before R1"] = grid._nodes._contexts[nid]
 
     grid.before_delivery = roll_back
     run = run_message(grid, 1, Settings(k=2, t=2, n_min=2))

@@ -30,7 +30,7 @@ __all__ = ["LocalClients", "ProcessClients", "Reply"]
 #: Replies at least this long travel through shared memory instead of a pipe.
 SHM_THRESHOLD = 1 << 16
 #: Slots per worker: how many large replies may wait for the parent at once.
-SLOTS = 8
+SLOTS = 3
 
 #: What the runner gets for one client: its id and its replies (bytes, or
 #: read-only views that stay valid until the next reply is asked for).
@@ -218,10 +218,14 @@ def _serve(
                     conn.send(("error", u, _failure(exc)))
                     break
                 items: list[bytes | tuple[int, int]] = []
+                held = 0  # slots this client's replies already fill
                 for reply in replies:
-                    if len(reply) < SHM_THRESHOLD:
+                    # The parent frees slots only after it has every reply of
+                    # this client: past SLOTS of them, the pipe carries the rest.
+                    if len(reply) < SHM_THRESHOLD or held == SLOTS:
                         items.append(reply)
                         continue
+                    held += 1
                     while not free:
                         more, slot = conn.recv()
                         assert more == "free"

@@ -10,6 +10,7 @@ from helpers import det_rng
 
 from secagg.exceptions import InvalidInputError
 from secagg.protocol.config import Config
+from secagg.protocol.pool import SHM_THRESHOLD, SLOTS, ProcessClients
 from secagg.protocol.registry import Registry
 from secagg.protocol.runner import RoundResult, run_round
 from secagg.protocol.vocabulary import Mode
@@ -116,3 +117,34 @@ def test_worker_count_is_checked(workers):
     inputs = {u: np.zeros(4, np.uint32) for u in range(1, 5)}
     with pytest.raises(InvalidInputError, match="workers"):
         run_round(config, inputs, workers=workers)
+
+
+class _Chatty:
+    """A stand-in client whose every answer is more large replies than a worker has slots."""
+
+    def __init__(self, u: int) -> None:
+        self.u = u
+
+    def handle(self, data: bytes) -> list[bytes]:
+        size = SHM_THRESHOLD + self.u
+        return [bytes([self.u, j]) * (size // 2) for j in range(SLOTS + 2)]
+
+
+def _chatty(u: int) -> _Chatty:
+    return _Chatty(u)
+
+
+def test_more_large_replies_than_slots_still_arrive_in_order():
+    """A client answering with more large replies than its worker has slots neither
+    deadlocks nor reorders: the replies past the slots travel by pipe."""
+    clients = ProcessClients(_chatty, 4, 2, slot_size=SHM_THRESHOLD + 8)
+    try:
+        for _ in range(2):
+            got = [
+                (u, [bytes(r) for r in replies])
+                for u, replies in clients.round({u: b"" for u in range(1, 5)}, [1, 2, 3, 4])
+            ]
+            want = [(u, _Chatty(u).handle(b"")) for u in range(1, 5)]
+            assert got == want
+    finally:
+        clients.close()

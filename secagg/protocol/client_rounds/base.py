@@ -231,6 +231,8 @@ def input_words(vector: np.ndarray, config: Config) -> str | None:
         return f"the input vector has shape {vector.shape}, the config needs ({config.m},)."
     if vector.dtype.kind not in "ui":
         return f"the input vector must be integers, got {vector.dtype}."
+    if vector.dtype.kind == "u" and vector.dtype.itemsize * 8 <= config.b:
+        return None  # every word of this dtype is in range: no pass over the vector
     if vector.size and (int(vector.min()) < 0 or int(vector.max()) >= 1 << config.b):
         return (
             f"input words must lie in 0..2^{config.b} - 1; got values in "

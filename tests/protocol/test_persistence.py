@@ -11,9 +11,10 @@ from helpers import det_rng
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from secagg.exceptions import MalformedMessageError, ProtocolViolationError
+from secagg.exceptions import InvalidInputError, MalformedMessageError, ProtocolViolationError
 from secagg.protocol.client import Client
 from secagg.protocol.config import Config
+from secagg.protocol.persist.fields import StateReader, StateWriter
 from secagg.protocol.registry import Registry, active_setup
 from secagg.protocol.server import Server
 from secagg.protocol.vocabulary import ROUNDS, Mode, State
@@ -337,3 +338,36 @@ def test_handle_and_export_returns_no_blob_at_the_end():
     assert server.state is State.COMPLETED
     assert all(b is None for b in last.values())
     assert dataclasses.is_dataclass(server.result)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(
+        st.integers(1, 2**20),
+        st.tuples(st.binary(min_size=3, max_size=3), st.binary(min_size=5, max_size=5)),
+        max_size=40,
+    )
+)
+def test_state_tables_round_trip(rows):
+    """An exported id table reads back as written: ids in order, every field intact."""
+    w = StateWriter()
+    w.table(rows)
+    r = StateReader(w.getvalue())
+    assert r.table("rows", (3, 5)) == rows
+    r.end()
+
+
+def test_state_table_rows_of_another_length_are_refused():
+    """A table row whose field is shorter or longer than the others is refused, never padded."""
+    w = StateWriter()
+    with pytest.raises(InvalidInputError, match="field lengths"):
+        w.table({1: (b"abc", b"12345"), 2: (b"ab", b"12345")})
+    with pytest.raises(InvalidInputError, match="field lengths"):
+        w.table({1: (b"abc", b"12345"), 2: (b"abcd", b"12345")})
+
+
+def test_state_table_ids_must_increase():
+    """A table read with ids out of order or repeated is malformed."""
+    data = (2).to_bytes(4, "big") + (5).to_bytes(4, "big") + b"x" + (5).to_bytes(4, "big") + b"y"
+    with pytest.raises(MalformedMessageError, match="strictly increasing"):
+        StateReader(data).table("rows", (1,))

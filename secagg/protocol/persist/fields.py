@@ -9,14 +9,27 @@ optional fields, id tables and whole vectors.
 
 from __future__ import annotations
 
+import functools
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ...exceptions import InvalidInputError
 from ..vocabulary import MAX_N
 from ..wire import Reader, Writer
 
 __all__ = ["StateReader", "StateWriter"]
+
+
+@functools.lru_cache(maxsize=16)
+def _row_layout_cached(widths: tuple[int, ...]) -> struct.Struct:
+    return struct.Struct(">I" + "".join(f"{w}s" for w in widths))
+
+
+def _row_layout(widths: Sequence[int]) -> struct.Struct:
+    """A table row: u32be id, then fixed-size byte fields."""
+    return _row_layout_cached(tuple(widths))
 
 
 class StateWriter(Writer):
@@ -53,14 +66,26 @@ class StateWriter(Writer):
     def table(self, rows: Mapping[int, Sequence[bytes]]) -> None:
         """A u32be count, then per id (increasing): u32be id and its fixed-size fields."""
         self.uint(4, len(rows), "count")
-        for key in sorted(rows):
-            self.uint(4, key, "id")
-            for value in rows[key]:
-                self.fixed(value)
+        if not rows:
+            return
+        keys = sorted(rows)
+        widths = [len(v) for v in rows[keys[0]]]
+        # struct pads or cuts a field of the wrong length: refuse it instead.
+        if any([len(v) for v in rows[key]] != widths for key in keys):
+            raise InvalidInputError("the rows of an exported table differ in their field lengths.")
+        layout = _row_layout(widths)
+        try:
+            self.raw(b"".join(layout.pack(key, *rows[key]) for key in keys))
+        except struct.error as exc:  # an id outside u32
+            raise InvalidInputError(
+                f"an exported table row does not fit {layout.format}: {exc}"
+            ) from exc
 
     def vector(self, words: np.ndarray) -> None:
         """An m-word vector in little-endian storage order (length known from the config)."""
-        self.raw(words.astype(words.dtype.newbyteorder("<"), copy=False).tobytes())
+        # A little-endian array is its own storage order: joined without a copy here.
+        little = words.astype(words.dtype.newbyteorder("<"), copy=False)
+        self.raw(np.ascontiguousarray(little).data.cast("B"))
 
 
 class StateReader(Reader):
@@ -105,14 +130,16 @@ class StateReader(Reader):
         self, field: str, widths: Sequence[int], limit: int = MAX_N
     ) -> dict[int, tuple[bytes, ...]]:
         """A table written by :meth:`StateWriter.table` with the given field widths."""
+        layout = _row_layout(widths)
         out: dict[int, tuple[bytes, ...]] = {}
         prev = 0
-        for _ in range(self.count(field, limit, 4 + sum(widths))):
-            prev = self.next_id(prev, limit, field)
-            out[prev] = tuple(self.take(w, field) for w in widths)
+        count = self.count(field, limit, layout.size)
+        for key, *row in self.records(count, layout, field):
+            prev = self.check_id(key, prev, limit, field)
+            out[prev] = tuple(row)
         return out
 
     def vector(self, m: int, dtype: np.dtype, field: str) -> np.ndarray:
         """An m-word vector of ``dtype`` (a fresh, writable array)."""
-        raw = self.take(m * dtype.itemsize, field)
+        raw = self.view(m * dtype.itemsize, field)  # copied once, by astype
         return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype, copy=True)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -379,6 +380,29 @@ def test_gcm_tamper_detected(backend: crypto.CryptoBackend) -> None:
         backend.aes_gcm_decrypt(os.urandom(32), ct, aad)
     with pytest.raises(ProtocolViolationError, match="shorter"):
         backend.aes_gcm_decrypt(key, ct[:27], aad)
+
+
+def test_gcm_detached_nonce_gives_the_same_bytes_and_reads_views(
+    backend: crypto.CryptoBackend,
+) -> None:
+    """aes_gcm_seal/open are aes_gcm_encrypt/decrypt with the nonce apart, views read in place."""
+    key, nonce, aad = os.urandom(32), os.urandom(12), b"aad"
+    pt = bytearray(os.urandom(1000))
+    whole = backend.aes_gcm_encrypt(key, bytes(pt), aad, nonce=nonce)
+    sealed = backend.aes_gcm_seal(key, nonce, memoryview(pt)[:], aad)
+    assert sealed == whole[12:]
+    words = np.frombuffer(bytes(pt), dtype=np.uint32)
+    assert backend.aes_gcm_seal(key, nonce, memoryview(words), aad) == sealed  # cast to bytes
+    framed = b"head" + sealed
+    assert backend.aes_gcm_open(key, nonce, memoryview(framed)[4:], aad) == bytes(pt)
+    with pytest.raises(ProtocolViolationError, match="tag"):
+        backend.aes_gcm_open(key, os.urandom(12), sealed, aad)
+    with pytest.raises(ProtocolViolationError, match="shorter"):
+        backend.aes_gcm_open(key, nonce, sealed[:15], aad)
+    with pytest.raises(InvalidInputError, match="must be bytes"):
+        backend.aes_gcm_seal(key, nonce, "text", aad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="12 bytes"):
+        backend.aes_gcm_open(key, nonce[:8], sealed, aad)
 
 
 def test_gcm_known_answer(backend: crypto.CryptoBackend) -> None:

@@ -64,6 +64,8 @@ __all__ = [
     "channel_key",
     "aes_gcm_encrypt",
     "aes_gcm_decrypt",
+    "aes_gcm_seal",
+    "aes_gcm_open",
     "ed25519_keypair",
     "ed25519_public",
     "ed25519_sign",
@@ -104,6 +106,8 @@ x25519_load = _default.x25519_load
 channel_key = _default.channel_key
 aes_gcm_encrypt = _default.aes_gcm_encrypt
 aes_gcm_decrypt = _default.aes_gcm_decrypt
+aes_gcm_seal = _default.aes_gcm_seal
+aes_gcm_open = _default.aes_gcm_open
 ed25519_keypair = _default.ed25519_keypair
 ed25519_public = _default.ed25519_public
 ed25519_sign = _default.ed25519_sign

@@ -71,6 +71,41 @@ class CryptoBackend(KeyAgreement):
             raise ProtocolViolationError("AES-GCM tag does not verify (wrong key, data or aad).")
         return pt
 
+    def aes_gcm_seal(
+        self, key: bytes, nonce: bytes, plaintext: bytes | memoryview, aad: bytes
+    ) -> bytes:
+        """AES-256-GCM with the nonce kept apart: ciphertext ‖ tag(16), the same bytes
+        :meth:`aes_gcm_encrypt` puts after its nonce. A large plaintext (a view is
+        fine) is read in place, not copied first.
+
+        Raises:
+            InvalidInputError: Wrong key or nonce length, or a plaintext that is not bytes.
+        """
+        key = as_bytes("AES-256-GCM key", key, 32)
+        nonce = as_bytes("nonce", nonce, NONCE_SIZE)
+        return self._p.gcm_seal(key, nonce, _buffer("plaintext", plaintext), as_bytes("aad", aad))
+
+    def aes_gcm_open(
+        self, key: bytes, nonce: bytes, sealed: bytes | memoryview, aad: bytes
+    ) -> bytes:
+        """Open ciphertext ‖ tag from :meth:`aes_gcm_seal` (a view is read in place).
+
+        Raises:
+            InvalidInputError: Wrong key or nonce length, or non-bytes input.
+            ProtocolViolationError: Shorter than a tag, or the tag does not verify.
+        """
+        key = as_bytes("AES-256-GCM key", key, 32)
+        nonce = as_bytes("nonce", nonce, NONCE_SIZE)
+        data = _buffer("ciphertext", sealed)
+        if len(data) < TAG_SIZE:
+            raise ProtocolViolationError(
+                f"AES-GCM ciphertext is {len(data)} bytes, shorter than its tag ({TAG_SIZE})."
+            )
+        pt = self._p.gcm_open(key, nonce, data, as_bytes("aad", aad))
+        if pt is None:
+            raise ProtocolViolationError("AES-GCM tag does not verify (wrong key, data or aad).")
+        return pt
+
     def ed25519_keypair(self, rng: Callable[[int], bytes] | None = None) -> tuple[bytes, bytes]:
         """A fresh Ed25519 key pair (32-byte seed, 32-byte verification key).
 
@@ -192,3 +227,14 @@ def select_default() -> CryptoBackend:
         except ImportError:
             continue
     raise ImportError("neither pyca/cryptography nor pycryptodome is importable.")
+
+
+def _buffer(name: str, value: object) -> bytes | memoryview:
+    """Bytes, or a flat byte view of a buffer, without copying; else InvalidInputError."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        view = memoryview(value)
+        if view.contiguous:
+            return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+    raise InvalidInputError(f"{name} must be bytes, got {type(value).__name__}.")

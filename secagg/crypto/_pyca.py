@@ -38,10 +38,12 @@ class Primitives:
             # OpenSSL refuses an all-zero result; report it as such.
             return bytes(32)
 
-    def gcm_seal(self, key: bytes, nonce: bytes, pt: bytes, aad: bytes) -> bytes:
+    def gcm_seal(self, key: bytes, nonce: bytes, pt: bytes | memoryview, aad: bytes) -> bytes:
         return AESGCM(key).encrypt(nonce, pt, aad)
 
-    def gcm_open(self, key: bytes, nonce: bytes, ct: bytes, aad: bytes) -> bytes | None:
+    def gcm_open(
+        self, key: bytes, nonce: bytes, ct: bytes | memoryview, aad: bytes
+    ) -> bytes | None:
         try:
             return AESGCM(key).decrypt(nonce, ct, aad)
         except _INVALID:

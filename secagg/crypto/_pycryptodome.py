@@ -43,13 +43,15 @@ class Primitives:
             # pycryptodome refuses the point at infinity (all-zero output).
             return bytes(32)
 
-    def gcm_seal(self, key: bytes, nonce: bytes, pt: bytes, aad: bytes) -> bytes:
+    def gcm_seal(self, key: bytes, nonce: bytes, pt: bytes | memoryview, aad: bytes) -> bytes:
         cipher = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=TAG_SIZE)
         cipher.update(aad)
         ct, tag = cipher.encrypt_and_digest(pt)
         return ct + tag
 
-    def gcm_open(self, key: bytes, nonce: bytes, ct: bytes, aad: bytes) -> bytes | None:
+    def gcm_open(
+        self, key: bytes, nonce: bytes, ct: bytes | memoryview, aad: bytes
+    ) -> bytes | None:
         cipher = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=TAG_SIZE)
         cipher.update(aad)
         try:

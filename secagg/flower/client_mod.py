@@ -185,7 +185,7 @@ def _start(
             f"{flavour.value} mod (secagg_mod for legacy apps, secagg_train_mod otherwise)."
         )
     client_id, spec, weight_key = _r0_fields(fields)
-    request = payload.messages[0]
+    request = bytes(payload.messages[0])  # a small request: its own copy
     parsed = decode(request)
     if not isinstance(parsed, ConfigRequest):
         raise Refused("the R0 request does not carry a config.")
@@ -221,7 +221,7 @@ def _continue(
     context: Context, store: NodeStore, policy: ClientPolicy, payload: Payload, digest: bytes
 ) -> list[bytes]:
     """R1..R4: restore the sealed session, advance the counter, handle, seal again."""
-    request = payload.messages[0]
+    request = bytes(payload.messages[0])  # a small request: its own copy
     record = context.state.config_records.get(_STATE)
     if record is None or "blob" not in record:
         raise Refused("no secure-aggregation session is in progress on this node.")
@@ -329,11 +329,12 @@ def _cached_reply(context: Context, digest: bytes) -> RecordDict | None:
     return put_payload(RecordDict(), stage, replies)
 
 
-def _digest(stage: str, messages: Sequence[bytes], fields: Mapping[str, Any]) -> bytes:
+def _digest(stage: str, messages: Sequence[bytes | memoryview], fields: Mapping[str, Any]) -> bytes:
     h = hashlib.sha256(b"secagg/flower/request")
     h.update(stage.encode())
     for data in messages:
-        h.update(len(data).to_bytes(8, "big") + data)
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
     for name in sorted(fields):
         h.update(f"{name}={fields[name]!r};".encode())
     return h.digest()

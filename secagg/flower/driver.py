@@ -309,7 +309,7 @@ def feed_replies(
     """Hand each well-formed reply's messages to the server, once; node id -> what was
     wrong with the replies that were not (error, malformed)."""
     problems: dict[int, str] = {}
-    seen: dict[int, list[bytes]] = {}
+    seen: dict[int, list[bytes | memoryview]] = {}
     answered: list[int] = []
     for reply in replies:  # type: ignore[attr-defined]
         nid = reply.metadata.src_node_id

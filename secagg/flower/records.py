@@ -65,7 +65,7 @@ class Payload:
     """
 
     stage: str
-    messages: tuple[bytes, ...]
+    messages: tuple[bytes | memoryview, ...]
     fields: Mapping[str, object] = field(default_factory=dict)
 
 
@@ -131,7 +131,7 @@ def _uint8_array(data: bytes) -> Array:
     )
 
 
-def _array_bytes(name: str, value: object) -> bytes:
+def _array_bytes(name: str, value: object) -> bytes | memoryview:
     if not isinstance(value, Array):
         raise MalformedMessageError(f"entry {name} of {ARRAYS_KEY} is not an Array.")
     if value.stype != "numpy.ndarray" or value.dtype != "uint8" or len(value.shape) != 1:
@@ -143,7 +143,8 @@ def _array_bytes(name: str, value: object) -> bytes:
     header = _npy_header(length)
     raw = value.data
     if len(raw) == len(header) + length and raw.startswith(header):
-        return raw[len(header) :]  # the layout our writer (and np.save) produces
+        # The layout our writer (and np.save) produces: a view, not a copy of a masked vector.
+        return memoryview(raw)[len(header) :]
     try:
         data = value.numpy()
     except Exception as exc:  # numpy's own parse errors: any of them means malformed
@@ -184,7 +185,7 @@ def read_payload(
             f"the stage marker must be one of {', '.join(wanted)}, got {stage!r}."
         )
     allowed = set(allowed_fields)
-    found: dict[int, bytes] = {}
+    found: dict[int, bytes | memoryview] = {}
     fields: dict[str, object] = {}
     for name, value in record.items():
         if name == _STAGE:

@@ -93,8 +93,7 @@ def seal(env: Envelope, plaintext: bytes, key: bytes, rng: Rng = os.urandom) -> 
     header = _HEADER.pack(
         MAGIC, VERSION, env.role, env.state.tag, env.session_id, env.party, env.seq, nonce
     )
-    sealed = crypto.aes_gcm_encrypt(_role_key(key, env.role), plaintext, _aad(env), nonce=nonce)
-    return header + sealed[12:]
+    return header + crypto.aes_gcm_seal(_role_key(key, env.role), nonce, plaintext, _aad(env))
 
 
 def open_blob(
@@ -110,7 +109,8 @@ def open_blob(
     """
     if not isinstance(blob, (bytes, bytearray, memoryview)):
         raise MalformedMessageError(f"a session blob must be bytes, got {type(blob).__name__}.")
-    blob = bytes(blob)
+    if not isinstance(blob, bytes):
+        blob = bytes(blob)
     if len(blob) < _HEADER.size + _TAG_LEN:
         raise MalformedMessageError(
             f"a session blob has at least {_HEADER.size + _TAG_LEN} bytes, got {len(blob)}."
@@ -140,8 +140,8 @@ def open_blob(
         raise ProtocolViolationError(f"the blob's state tag {tag} is not an exportable state.")
     env = Envelope(role, _STATES[tag], sid, party, seq)
     try:
-        plaintext = crypto.aes_gcm_decrypt(
-            _role_key(key, role), nonce + blob[_HEADER.size :], _aad(env)
+        plaintext = crypto.aes_gcm_open(
+            _role_key(key, role), nonce, memoryview(blob)[_HEADER.size :], _aad(env)
         )
     except SecAggError:
         raise ProtocolViolationError(

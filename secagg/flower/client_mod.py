@@ -45,6 +45,7 @@ from .records import (
     has_payload,
     put_payload,
     read_payload,
+    record_of,
     strip_payload,
 )
 from .settings import CodecSpec
@@ -222,7 +223,7 @@ def _continue(
 ) -> list[bytes]:
     """R1..R4: restore the sealed session, advance the counter, handle, seal again."""
     request = bytes(payload.messages[0])  # a small request: its own copy
-    record = context.state.config_records.get(_STATE)
+    record = record_of(context.state, _STATE, ConfigRecord)
     if record is None or "blob" not in record:
         raise Refused("no secure-aggregation session is in progress on this node.")
     blob, sid, client_id, seen_bytes = (record.get(k) for k in ("blob", "sid", "id", "seen"))
@@ -313,7 +314,7 @@ def _keep(
 
 def _cached_reply(context: Context, digest: bytes) -> RecordDict | None:
     """The reply kept for this very request, if it is the last one answered."""
-    record = context.state.config_records.get(_STATE)
+    record = record_of(context.state, _STATE, ConfigRecord)
     if record is None or record.get("digest") != digest:
         return None
     stage, packed = record.get("stage"), record.get("reply")

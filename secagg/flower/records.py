@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, RecordDict
 
 from ..exceptions import MalformedMessageError
+
+_R = TypeVar("_R", ConfigRecord, ArrayRecord)
 
 __all__ = [
     "ARRAYS_KEY",
@@ -37,6 +39,7 @@ __all__ = [
     "read_payload",
     "strip_payload",
     "has_payload",
+    "record_of",
 ]
 
 #: Content key of the ConfigRecord carrying the stage and small messages.
@@ -101,9 +104,19 @@ def put_payload(
     return content
 
 
+def record_of(content: RecordDict, key: str, kind: type[_R]) -> _R | None:
+    """The record under ``key`` if it is a ``kind``, else None.
+
+    Flower's ``content.config_records`` (and its kin) copies every record of
+    that type into a new mapping on each access; this looks up one.
+    """
+    record = content.get(key)
+    return record if isinstance(record, kind) else None
+
+
 def has_payload(content: RecordDict) -> bool:
     """True when ``content`` carries a secure-aggregation stage."""
-    return CONFIG_KEY in content.config_records
+    return record_of(content, CONFIG_KEY, ConfigRecord) is not None
 
 
 def strip_payload(content: RecordDict) -> None:
@@ -174,10 +187,9 @@ def read_payload(
     Raises:
         MalformedMessageError: Any deviation from the layout above, named.
     """
-    configs = content.config_records
-    if CONFIG_KEY not in configs:
+    record = record_of(content, CONFIG_KEY, ConfigRecord)
+    if record is None:
         raise MalformedMessageError(f"the message has no {CONFIG_KEY!r} ConfigRecord.")
-    record = configs[CONFIG_KEY]
     stage = record.get(_STAGE)
     wanted = tuple(stages)
     if not isinstance(stage, str) or stage not in wanted:
@@ -198,7 +210,7 @@ def read_payload(
             fields[name] = value
         else:
             raise MalformedMessageError(f"unexpected entry {name!r} in the {CONFIG_KEY} record.")
-    arrays = content.array_records.get(ARRAYS_KEY)
+    arrays = record_of(content, ARRAYS_KEY, ArrayRecord)
     if arrays is not None:
         for name, array in arrays.items():
             if not name.startswith(_PREFIX):

@@ -46,10 +46,8 @@ class CryptoBackend(KeyAgreement):
         Raises:
             InvalidInputError: Wrong key or nonce length.
         """
-        key = as_bytes("AES-256-GCM key", key, 32)
         nonce = os.urandom(NONCE_SIZE) if nonce is None else as_bytes("nonce", nonce, NONCE_SIZE)
-        pt = as_bytes("plaintext", plaintext)
-        return nonce + self._p.gcm_seal(key, nonce, pt, as_bytes("aad", aad))
+        return nonce + self.aes_gcm_seal(key, nonce, as_bytes("plaintext", plaintext), aad)
 
     def aes_gcm_decrypt(self, key: bytes, data: bytes, aad: bytes) -> bytes:
         """Open nonce ‖ ciphertext ‖ tag from :meth:`aes_gcm_encrypt`.
@@ -60,16 +58,12 @@ class CryptoBackend(KeyAgreement):
         """
         key = as_bytes("AES-256-GCM key", key, 32)
         data = as_bytes("ciphertext", data)
-        aad = as_bytes("aad", aad)
         if len(data) < NONCE_SIZE + TAG_SIZE:
             raise ProtocolViolationError(
                 f"AES-GCM ciphertext is {len(data)} bytes, shorter than nonce + tag "
                 f"({NONCE_SIZE + TAG_SIZE})."
             )
-        pt = self._p.gcm_open(key, data[:NONCE_SIZE], data[NONCE_SIZE:], aad)
-        if pt is None:
-            raise ProtocolViolationError("AES-GCM tag does not verify (wrong key, data or aad).")
-        return pt
+        return self.aes_gcm_open(key, data[:NONCE_SIZE], memoryview(data)[NONCE_SIZE:], aad)
 
     def aes_gcm_seal(
         self, key: bytes, nonce: bytes, plaintext: bytes | memoryview, aad: bytes

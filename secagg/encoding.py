@@ -44,11 +44,14 @@ from .quantization import (
     bits_for_bound,
     choose_bits,
     clip_coordinates,
+    clip_coordinates_in_place,
     clip_l2,
     csprng_generator,
     from_ring_centred,
+    round_in_place,
     stochastic_round,
     to_ring,
+    to_ring_parts,
 )
 from .updates import EncodedUpdate, Layout, Quantized, UpdateReusedError
 
@@ -170,8 +173,12 @@ class UpdateCodec(CodecParams):
             x, frac = clip_coordinates(x, self.clip)
             ints = stochastic_round(x * self.scale, gen, l2_bound=self.rounded_l2_bound)
             return Quantized(ints, frac, norm_clipped)
-        x, frac = clip_coordinates(x, self.clip)
-        return Quantized(stochastic_round(w * x * self.scale, gen), frac)
+        # x is flatten's fresh copy: clipped, weighted, scaled and rounded in place
+        # (the same operations, in the same order, as w * x * scale).
+        x, frac = clip_coordinates_in_place(x, self.clip)
+        np.multiply(x, w, out=x)
+        np.multiply(x, self.scale, out=x)
+        return Quantized(round_in_place(x, gen), frac)
 
     def encode(
         self,
@@ -213,9 +220,8 @@ class UpdateCodec(CodecParams):
         if noise is not None:
             data = data + _checked_noise(noise(data, gen), data.shape, self.noise_bound)
         wslot = stochastic_round(np.array([float(weight) * self.weight_scale]), gen)
-        ints = np.concatenate([data, wslot])
         return EncodedUpdate(
-            to_ring(ints, self.bits),
+            to_ring_parts((data, wslot), self.bits),
             self.bits,
             float(weight),
             q.clipped_fraction,

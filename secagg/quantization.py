@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -33,6 +34,9 @@ __all__ = [
     "clip_coordinates",
     "stochastic_round",
     "to_ring",
+    "to_ring_parts",
+    "round_in_place",
+    "clip_coordinates_in_place",
     "from_ring_centred",
     "csprng_generator",
 ]
@@ -151,11 +155,25 @@ def clip_coordinates(x: np.ndarray, clip: float) -> tuple[np.ndarray, float]:
     Returns:
         ``(clipped vector, fraction of coordinates that were clipped)``.
     """
-    clip = _check_positive("clip", clip)
     x = np.asarray(x, dtype=np.float64)
-    over = np.abs(x) > clip
-    frac = float(np.count_nonzero(over)) / x.size if x.size else 0.0
-    return np.clip(x, -clip, clip), frac
+    return clip_coordinates_in_place(x.copy(), clip)
+
+
+def clip_coordinates_in_place(x: np.ndarray, clip: float) -> tuple[np.ndarray, float]:
+    """:func:`clip_coordinates` on a float64 vector the caller owns, changed in place.
+
+    Two reductions find whether anything lies outside; only then are the
+    coordinates counted and clipped (no temporary as large as ``x``).
+
+    Returns:
+        ``(x, fraction of coordinates that were clipped)``.
+    """
+    clip = _check_positive("clip", clip)
+    if not x.size or (float(x.max()) <= clip and float(x.min()) >= -clip):
+        return x, 0.0  # (a NaN fails both tests and takes the counting path, as before)
+    over = np.count_nonzero(x > clip) + np.count_nonzero(x < -clip)
+    np.clip(x, -clip, clip, out=x)
+    return x, float(over) / x.size
 
 
 def clip_l2(x: np.ndarray, norm: float) -> tuple[np.ndarray, bool]:
@@ -202,14 +220,10 @@ def stochastic_round(
             within ``max_tries`` meets ``l2_bound`` (the bound is too tight).
     """
     v = np.asarray(v, dtype=np.float64)
-    if not np.all(np.isfinite(v)):
-        raise InvalidInputError("stochastic rounding needs finite values; got NaN or infinity")
-    if v.size and float(np.max(np.abs(v))) > MAX_EXACT_FLOAT:
-        raise InvalidInputError(
-            f"a scaled value of magnitude {float(np.max(np.abs(v))):.4g} exceeds 2^52 and "
-            "cannot be rounded exactly in float64; lower the scale"
-        )
+    _check_roundable(v)
     gen = rng if rng is not None else csprng_generator()
+    if l2_bound is None:
+        return _round_owned(v.copy(), gen)
     lo = np.floor(v)
     frac = v - lo
     base = lo.astype(np.int64)
@@ -223,6 +237,47 @@ def stochastic_round(
         f"conditional rounding found no draw with L2 norm <= {l2_bound} in {max_tries} tries; "
         "the bound is too tight for this vector"
     )
+
+
+def _check_roundable(v: np.ndarray) -> None:
+    """Refuse NaN, infinities and magnitudes above 2^52 (two reductions, no temporary)."""
+    if not v.size:
+        return
+    peak = max(float(v.max()), -float(v.min()))  # NaN propagates through max and min
+    if not math.isfinite(peak):
+        raise InvalidInputError("stochastic rounding needs finite values; got NaN or infinity")
+    if peak > MAX_EXACT_FLOAT:
+        raise InvalidInputError(
+            f"a scaled value of magnitude {peak:.4g} exceeds 2^52 and "
+            "cannot be rounded exactly in float64; lower the scale"
+        )
+
+
+def _round_owned(v: np.ndarray, gen: np.random.Generator) -> np.ndarray:
+    """Stochastic rounding of a checked float64 vector the caller gives up (it is overwritten).
+
+    The same draws and result as the plain formula ``floor(v) + (U < v - floor(v))``
+    with ``U = gen.random(v.shape)``, in fewer passes and allocations.
+    """
+    lo = np.floor(v)
+    np.subtract(v, lo, out=v)  # v now holds the fractional parts
+    out = lo.astype(np.int64)
+    gen.random(out=lo)  # lo is free again: it takes the uniform draws
+    out += np.less(lo, v)
+    return out
+
+
+def round_in_place(v: np.ndarray, gen: np.random.Generator) -> np.ndarray:
+    """:func:`stochastic_round` (without ``l2_bound``) of a float64 vector the caller owns.
+
+    ``v`` is overwritten; the result and the draws are those of
+    ``stochastic_round(v, gen)``.
+
+    Raises:
+        InvalidInputError: On a non-finite or too-large entry.
+    """
+    _check_roundable(v)
+    return _round_owned(v, gen)
 
 
 def to_ring(values: np.ndarray, bits: int) -> np.ndarray:
@@ -246,6 +301,35 @@ def to_ring(values: np.ndarray, bits: int) -> np.ndarray:
     if bits < 64:
         words = words & np.uint64((1 << bits) - 1)
     return words.astype(_ring_dtype(bits))
+
+
+def to_ring_parts(parts: Sequence[np.ndarray], bits: int) -> np.ndarray:
+    """:func:`to_ring` of the parts' concatenation, written straight into the ring's dtype.
+
+    Raises:
+        InvalidInputError: If a value lies outside the centred range of b bits.
+    """
+    _check_bits(bits)
+    vals = [np.asarray(p, dtype=np.int64).ravel() for p in parts]
+    if bits < 64 and any(v.size for v in vals):
+        lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        vmin = min(int(v.min()) for v in vals if v.size)
+        vmax = max(int(v.max()) for v in vals if v.size)
+        if vmin < lo or vmax > hi:
+            raise InvalidInputError(
+                f"encoded values span [{vmin}, {vmax}], outside the {bits}-bit centred range "
+                f"[{lo}, {hi}]"
+            )
+    dtype = _ring_dtype(bits)
+    words = np.empty(sum(v.size for v in vals), dtype=dtype)
+    start = 0
+    for v in vals:
+        # An int64 cast to an unsigned type keeps its low bits: two's complement.
+        np.copyto(words[start : start + v.size], v, casting="unsafe")
+        start += v.size
+    if bits < dtype.itemsize * 8:
+        words &= dtype.type((1 << bits) - 1)
+    return words
 
 
 def from_ring_centred(words: np.ndarray, bits: int) -> np.ndarray:

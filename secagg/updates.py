@@ -86,7 +86,11 @@ class Layout:
                 )
             parts.append(a.astype(np.float64, copy=False).ravel())
         vec = np.concatenate(parts) if parts else np.zeros(0)
-        if not np.all(np.isfinite(vec)):
+        # A finite sum means every value is finite (NaN and infinities carry
+        # through a sum); only otherwise, or on an overflowing sum, look closer.
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(vec.sum())
+        if not math.isfinite(total) and not np.all(np.isfinite(vec)):
             bad = int(np.count_nonzero(~np.isfinite(vec)))
             raise InvalidInputError(f"the update holds {bad} NaN or infinite values")
         return vec

@@ -20,12 +20,14 @@ from secagg.encoding import (
     UpdateReusedError,
     bits_for_bound,
     choose_bits,
+    clip_coordinates,
     clip_l2,
     from_ring_centred,
     stochastic_round,
     to_ring,
 )
 from secagg.exceptions import ClippingWarning, InvalidInputError
+from secagg.quantization import clip_coordinates_in_place, round_in_place, to_ring_parts
 
 
 def ring_sum(vectors: list[np.ndarray], bits: int) -> np.ndarray:
@@ -439,3 +441,71 @@ def test_api_doc_encoding_example_runs():
         expected = sum(samples[u] * updates[u][i] for u in result.survivors)
         expected = expected / namespace["total_weight"]
         assert np.all(np.abs(got - expected) <= 4 / 2.0**10 / namespace["total_weight"] + 1e-12)
+
+
+# ------------------------------------------------------ in-place fast paths
+
+_floats = hnp.arrays(
+    np.float64,
+    st.integers(0, 300),
+    elements=st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_floats, st.integers(0, 2**32))
+def test_round_in_place_is_stochastic_round(v, seed):
+    """The in-place rounding draws and returns exactly what stochastic_round does."""
+    want = stochastic_round(v, np.random.default_rng(seed))
+    got = round_in_place(v.copy(), np.random.default_rng(seed))
+    assert got.dtype == np.int64 and np.array_equal(got, want)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_floats, st.floats(1e-3, 1e5))
+def test_clip_in_place_is_clip_coordinates(v, clip):
+    """Clipping in place gives the values and clipped fraction of clip_coordinates."""
+    want, want_frac = clip_coordinates(v, clip)
+    got, frac = clip_coordinates_in_place(v.copy(), clip)
+    assert np.array_equal(got, want) and frac == want_frac
+
+
+def test_clip_in_place_keeps_nan_like_clip_coordinates():
+    """A NaN is neither counted nor clipped, by either function."""
+    v = np.array([0.5, np.nan, -3.0, 9.0])
+    want, want_frac = clip_coordinates(v, 1.0)
+    got, frac = clip_coordinates_in_place(v.copy(), 1.0)
+    assert np.array_equal(got, want, equal_nan=True) and frac == want_frac == 0.5
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(1, 64),
+    st.lists(
+        hnp.arrays(np.int64, st.integers(0, 50), elements=st.integers(-(2**20), 2**20)),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_to_ring_parts_is_to_ring_of_the_concatenation(bits, parts):
+    """Embedding parts one after another equals embedding their concatenation, refusals too."""
+    joined = np.concatenate(parts)
+    try:
+        want = to_ring(joined, bits)
+    except InvalidInputError as exc:
+        with pytest.raises(InvalidInputError, match="centred range") as info:
+            to_ring_parts(parts, bits)
+        assert str(info.value) == str(exc)
+        return
+    got = to_ring_parts(parts, bits)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_flatten_accepts_finite_values_whose_sum_overflows():
+    """Finite values are accepted even when their float sum overflows; NaN and inf are not."""
+    layout = Layout(((3,),), (np.dtype(np.float64),))
+    big = np.array([1.7e308, 1.7e308, -1.0])
+    assert np.array_equal(layout.flatten([big]), big)
+    for bad in (np.nan, np.inf, -np.inf):
+        with pytest.raises(InvalidInputError, match="NaN or infinite"):
+            layout.flatten([np.array([1.0, bad, 2.0])])

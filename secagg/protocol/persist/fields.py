@@ -23,13 +23,9 @@ __all__ = ["StateReader", "StateWriter"]
 
 
 @functools.lru_cache(maxsize=16)
-def _row_layout_cached(widths: tuple[int, ...]) -> struct.Struct:
-    return struct.Struct(">I" + "".join(f"{w}s" for w in widths))
-
-
-def _row_layout(widths: Sequence[int]) -> struct.Struct:
+def _row_layout(widths: tuple[int, ...]) -> struct.Struct:
     """A table row: u32be id, then fixed-size byte fields."""
-    return _row_layout_cached(tuple(widths))
+    return struct.Struct(">I" + "".join(f"{w}s" for w in widths))
 
 
 class StateWriter(Writer):
@@ -69,9 +65,9 @@ class StateWriter(Writer):
         if not rows:
             return
         keys = sorted(rows)
-        widths = [len(v) for v in rows[keys[0]]]
+        widths = tuple(len(v) for v in rows[keys[0]])
         # struct pads or cuts a field of the wrong length: refuse it instead.
-        if any([len(v) for v in rows[key]] != widths for key in keys):
+        if any(tuple(len(v) for v in rows[key]) != widths for key in keys):
             raise InvalidInputError("the rows of an exported table differ in their field lengths.")
         layout = _row_layout(widths)
         try:
@@ -130,7 +126,7 @@ class StateReader(Reader):
         self, field: str, widths: Sequence[int], limit: int = MAX_N
     ) -> dict[int, tuple[bytes, ...]]:
         """A table written by :meth:`StateWriter.table` with the given field widths."""
-        layout = _row_layout(widths)
+        layout = _row_layout(tuple(widths))
         out: dict[int, tuple[bytes, ...]] = {}
         prev = 0
         count = self.count(field, limit, layout.size)
